@@ -1,0 +1,149 @@
+"""The `vendorban` command line: ingest, ask, chat, and the servers (thin adapter over the core)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bot.core.config import Settings, load_settings
+from bot.core.errors import BotError
+
+log = logging.getLogger("vendorban")
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a sub-command: its handler, its arguments and its one-line help."""
+    def decorate(func: Command) -> Command:
+        COMMANDS[name] = (func, configure, help_text)
+        return func
+    return decorate
+
+
+def add_filter_args(parser: argparse.ArgumentParser) -> None:
+    """--country/--vendor/--kind/--speaker/--since/--until, shared by ask-like commands."""
+    parser.add_argument("--country", help="only sources about this country")
+    parser.add_argument("--vendor", help="only sources about this vendor (Huawei, ZTE...)")
+    parser.add_argument("--kind", choices=["article", "statement"], help="only this kind")
+    parser.add_argument("--since", type=date.fromisoformat, help="published on/after YYYY-MM-DD")
+    parser.add_argument("--until", type=date.fromisoformat, help="published on/before YYYY-MM-DD")
+
+
+def filters_from(args: argparse.Namespace):  # noqa: ANN201
+    from bot.core.retrieval import Filters
+
+    return Filters(country=args.country, vendor=args.vendor, kind=args.kind,
+                   since=args.since, until=args.until)
+
+
+def _ingest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", help="files or folders (default: the corpus folder)")
+    p.add_argument("--prune", action="store_true", help="remove documents whose file is gone")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("ingest", "add or update documents in the index", _ingest_args)
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.pipeline import ingest
+
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    report = ingest(paths, settings, prune=args.prune, progress=False if args.quiet else None)
+    for _, message in report.failed:
+        print(f"error: {message}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def _ask_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question", help="your question, in quotes")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_filter_args(p)
+
+
+@command("ask", "answer one question with citations", _ask_args)
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.assistant import Assistant
+    from bot.core.citations import answer_to_dict, render_text
+
+    answer = Assistant(settings).ask(args.question, filters_from(args))
+    print(json.dumps(answer_to_dict(answer), indent=2) if args.json else render_text(answer))
+    return 0
+
+
+def ensure_corpus(settings: Settings) -> None:
+    """Ingest the sample corpus when the index is empty, saying so."""
+    from bot.core.store import Store
+    from ingest.pipeline import ingest
+
+    store = Store(settings)
+    if store.count() == 0:
+        print(f"The index is empty: ingesting {settings.corpus_dir}/ first...", file=sys.stderr)
+        report = ingest([settings.corpus_dir], settings, store=store)
+        print(report.summary(), file=sys.stderr)
+
+
+@command("chat", "ask questions interactively in the terminal", lambda p: None)
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.assistant import Assistant
+    from bot.core.citations import render_text
+
+    ensure_corpus(settings)
+    assistant = Assistant(settings)
+    print("Ask about government bans on telecom vendors (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            print(render_text(assistant.ask(question)))
+        except BotError as exc:
+            print(f"error: {exc}")
+
+
+@command("sources", "list the documents in the index", lambda p: p.add_argument("search", nargs="?"))
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.assistant import Assistant
+
+    for row in Assistant(settings).sources(args.search):
+        print(f"{row['published'] or 'undated':10}  {row['outlet'][:28]:28}  {row['title'][:70]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vendorban", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subs = parser.add_subparsers(dest="command", required=True)
+    for name, (_, configure, help_text) in COMMANDS.items():
+        configure(subs.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `vendorban` script: known errors become one line and exit status 1."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command][0](args, load_settings())
+    except BotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        log.exception("unexpected error")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

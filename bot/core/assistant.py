@@ -1,0 +1,130 @@
+"""The core's one entry point for every front end: ask, quote, list sources, describe the index."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+
+from bot.core import answer as answering
+from bot.core.config import Settings
+from bot.core.embeddings import get_embedder
+from bot.core.errors import EmptyIndexError
+from bot.core.questions import clean_question, parse_speaker_question
+from bot.core.quotes import resolve_speaker, speaker_key
+from bot.core.retrieval import Filters, lexical_overlap, retrieve
+from bot.core.store import Store, attributions_of
+from bot.core.text import content_terms
+from bot.core.types import Answer, Passage
+
+log = logging.getLogger(__name__)
+SPEAKER_CHUNK_LIMIT = 300
+
+
+class Assistant:
+    """Answers questions from the index; shares one store and one model across callers."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._lock = threading.Lock()
+        self._records: tuple[object, dict[str, dict]] | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use (so a down Chroma server is retried on the next call)."""
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.settings)
+            return self._store
+
+    # ---- index facts
+    def records(self) -> dict[str, dict]:
+        """Document records, cached until the index generation changes."""
+        generation = self.store.index_record().get("generation")
+        if self._records is None or self._records[0] != generation:
+            self._records = (generation, self.store.doc_records())
+        return self._records[1]
+
+    def speakers(self) -> list[str]:
+        """Every speaker the index attributes words to, sorted."""
+        names: set[str] = set()
+        for meta in self.records().values():
+            names.update(json.loads(meta.get("speakers") or "[]"))
+        return sorted(names, key=str.lower)
+
+    def stats(self) -> dict:
+        """Document and chunk counts and the last ingest time."""
+        return {"documents": len(self.records()), "chunks": self.store.count(),
+                "updated_at": self.store.index_record().get("updated_at")}
+
+    def sources(self, search: str | None = None) -> list[dict]:
+        """Documents in the index (newest first), optionally filtered by words in title/outlet."""
+        terms = content_terms(search or "")
+        rows = [m for m in self.records().values()
+                if not terms or lexical_overlap(terms, f"{m.get('title')} {m.get('outlet')}") > 0]
+        rows.sort(key=lambda m: (str(m.get("published") or ""), str(m.get("title"))), reverse=True)
+        keys = ("doc_id", "title", "outlet", "published", "url", "source", "kind")
+        return [{k: m.get(k, "") for k in keys} for m in rows]
+
+    def ensure_ready(self) -> None:
+        """EmptyIndexError when there is nothing to answer from."""
+        if self.store.count() == 0:
+            raise EmptyIndexError()
+
+    # ---- answers
+    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+        """A cited answer to a question, or the not-in-the-corpus answer."""
+        question = clean_question(question, self.settings.max_question_chars)
+        self.ensure_ready()
+        asked = parse_speaker_question(question)
+        if asked:
+            names = resolve_speaker(asked.who, self.speakers())
+            if names:
+                return self._speaker_answer(question, names[0], asked.about, filters)
+        vector = get_embedder(self.settings).embed([question])[0]
+        passages = retrieve(self.store, vector, question, self.settings.top_k, filters)
+        return answering.compose(question, passages, self.settings.min_relevance)
+
+    def quote(self, speaker: str, about: str | None = None,
+              filters: Filters | None = None) -> Answer:
+        """What a named speaker said (optionally about a topic), verbatim and cited."""
+        question = clean_question(f"What did {speaker} say" + (f" about {about}" if about else ""),
+                                  self.settings.max_question_chars)
+        self.ensure_ready()
+        names = resolve_speaker(speaker, self.speakers())
+        if not names:
+            return answering.not_found(question)
+        return self._speaker_answer(question, names[0], about, filters)
+
+    def _speaker_answer(self, question: str, speaker: str, about: str | None,
+                        filters: Filters | None) -> Answer:
+        spans = self.speaker_spans(speaker, about, filters)
+        return answering.compose_speaker(question, speaker, spans)
+
+    def speaker_spans(self, speaker: str, about: str | None = None,
+                      filters: Filters | None = None) -> list[tuple[Passage, int, int]]:
+        """The speaker's attributed sentences: (passage, start, end) in passage offsets."""
+        scoped = Filters(**{**(filters.__dict__ if filters else {}), "speaker": speaker_key(speaker)})
+        passages = self.store.get(where=scoped.where(), limit=SPEAKER_CHUNK_LIMIT)
+        found: dict[tuple[str, int], list[tuple[Passage, int, int]]] = {}
+        for p in passages:
+            for start, end, who in attributions_of(p):
+                if who == speaker and p.start <= start and end <= p.end:
+                    found.setdefault((p.doc_id, start), []).append((p, start, end))
+        per_chunk: dict[str, int] = {}
+        for options in found.values():
+            for p, _, _ in options:
+                per_chunk[p.chunk_id] = per_chunk.get(p.chunk_id, 0) + 1
+        spans = []
+        for options in found.values():  # cite the chunk that holds most of the speaker's words
+            p, start, end = max(options, key=lambda o: per_chunk[o[0].chunk_id])
+            spans.append((p, start - p.start, end - p.start))
+        spans.sort(key=lambda s: (s[0].published, s[0].doc_id, s[0].start + s[1]))
+        if about:
+            terms = content_terms(about)
+            spans.sort(key=lambda s: -lexical_overlap(terms, s[0].text[s[1]:s[2]]))
+        return spans
+
+

@@ -1,0 +1,75 @@
+"""Numbered citations: passages become [n] sources, numbered in order of first use."""
+
+from __future__ import annotations
+
+from bot.core.types import Answer, Citation, Passage
+
+
+class CitationBook:
+    """Hands out citation numbers; one number per passage, first cited first."""
+
+    def __init__(self) -> None:
+        self._by_chunk: dict[str, Citation] = {}
+
+    def cite(self, passage: Passage) -> int:
+        """The number of a passage, adding it when new."""
+        if passage.chunk_id not in self._by_chunk:
+            meta = passage.meta
+            page = int(meta.get("page") or 0) or None
+            self._by_chunk[passage.chunk_id] = Citation(
+                number=len(self._by_chunk) + 1, doc_id=passage.doc_id, chunk_id=passage.chunk_id,
+                title=str(meta.get("title", "")), outlet=str(meta.get("outlet", "")),
+                published=str(meta.get("published", "")), url=str(meta.get("url", "")),
+                source=str(meta.get("source", "")), passage=passage.text, start=passage.start,
+                end=passage.end, page=page, also_in=list(passage.also_in),
+            )
+        return self._by_chunk[passage.chunk_id].number
+
+    @property
+    def citations(self) -> list[Citation]:
+        return sorted(self._by_chunk.values(), key=lambda c: c.number)
+
+
+def source_line(c: Citation) -> str:
+    """One line describing a source: title, outlet, date, page, link."""
+    parts = [c.title or "(untitled)"]
+    detail = ", ".join(x for x in (c.outlet, c.published or "undated") if x)
+    if c.page:
+        detail += f", p. {c.page}"
+    line = f"{parts[0]} ({detail})"
+    if c.also_in:
+        line += "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
+    return f"{line} {c.link}".strip()
+
+
+def render_text(answer: Answer) -> str:
+    """Plain-text rendering for the terminal: the answer, then the numbered sources."""
+    if not answer.found:
+        return answer.text
+    lines = [answer.text, "", "Sources:"]
+    lines += [f"[{c.number}] {source_line(c)}" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def answer_to_dict(answer: Answer) -> dict:
+    """JSON-ready form of an answer (API, --json)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "answerer": answer.answerer,
+        "citations": [
+            {
+                "number": c.number, "document": c.doc_id, "chunk": c.chunk_id, "title": c.title,
+                "outlet": c.outlet, "published": c.published, "url": c.url, "source": c.source,
+                "page": c.page, "passage": c.passage, "start": c.start, "end": c.end,
+                "also_in": c.also_in,
+            }
+            for c in answer.citations
+        ],
+        "quotes": [
+            {"speaker": q.speaker, "text": q.text, "chunk": q.chunk_id, "start": q.start,
+             "end": q.end}
+            for q in answer.quotes
+        ],
+    }

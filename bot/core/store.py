@@ -1,0 +1,210 @@
+"""The Chroma store: chunks with vectors and metadata, plus a small registry of documents.
+
+Two collections: `<name>` holds chunks (cosine space, the project's own embedding function, the
+embedding model recorded in its metadata); `<name>_docs` holds one record per document (hash,
+metadata, chunk count) so that ingest can skip unchanged documents and front ends can list sources
+without reading every chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.core.config import Settings
+from bot.core.embeddings import get_embedder, model_id
+from bot.core.errors import IndexUnavailableError, ModelMismatchError
+from bot.core.types import Passage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
+INDEX_RECORD = "__index__"
+
+
+def flag(kind: str, value: str) -> str:
+    """Metadata key marking a chunk as about a country, vendor or speaker."""
+    return f"{kind}:{' '.join(value.lower().split())}"
+
+
+def _embedding_function(settings: Settings):  # noqa: ANN202 - chromadb type, imported lazily
+    from chromadb.api.types import EmbeddingFunction
+
+    class ProjectEmbedding(EmbeddingFunction):
+        """Chroma adapter for the project's embedder (Chroma's default would download a model)."""
+
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input):  # noqa: A002, ANN001, ANN204 - Chroma's signature
+            return [list(map(float, v)) for v in get_embedder(settings).embed(list(input))]
+
+    return ProjectEmbedding()
+
+
+def connect(settings: Settings):  # noqa: ANN201 - a chromadb client
+    """An embedded PersistentClient, or an HttpClient when `chroma_url` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise IndexUnavailableError(
+                f"The index at {settings.chroma_url} is unavailable right now; try again shortly."
+            ) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class Store:
+    """Reads and writes chunks and document records in Chroma."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else connect(settings)
+        self.model = model_id(settings.embedding_model)
+        self.chunks = self._open(settings.collection, {"embedding_model": self.model})
+        self.docs = self._open(f"{settings.collection}_docs", {"kind": "document registry"})
+        self._check_model()
+
+    def _open(self, name: str, metadata: dict):  # noqa: ANN202
+        try:
+            return self.client.get_or_create_collection(
+                name,
+                metadata=metadata,
+                configuration={"hnsw": HNSW},
+                embedding_function=_embedding_function(self.settings),
+            )
+        except Exception as exc:
+            if "embedding function" in str(exc).lower():
+                raise ModelMismatchError(str(exc)) from exc
+            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
+
+    def _check_model(self) -> None:
+        built_with = (self.chunks.metadata or {}).get("embedding_model")
+        if built_with and built_with != self.model:
+            raise ModelMismatchError(
+                f"The index was built with the embedding model {built_with!r} but "
+                f"{self.model!r} is configured. Re-ingest into a fresh data directory "
+                f"(delete {self.settings.data_dir} and run `vendorban ingest`), or set "
+                f"VENDORBAN_EMBEDDING_MODEL={built_with}."
+            )
+
+    def record_dimension(self, dim: int) -> None:
+        """Record the vector dimension on first write; a different one is a model mismatch."""
+        meta = dict(self.chunks.metadata or {})
+        if meta.get("embedding_dim") not in (None, dim):
+            raise ModelMismatchError(
+                f"The index holds {meta['embedding_dim']}-dimensional vectors but the model "
+                f"makes {dim}-dimensional ones: re-ingest into a fresh data directory."
+            )
+        if meta.get("embedding_dim") is None:
+            meta.update(embedding_model=self.model, embedding_dim=dim)
+            meta.pop("hnsw:space", None)
+            self.chunks.modify(metadata=meta)
+
+    # ---- documents
+    def doc_records(self) -> dict[str, dict]:
+        """Every document record, by document id."""
+        got = self.docs.get(include=["metadatas"])
+        return {
+            i: m for i, m in zip(got["ids"], got["metadatas"] or [], strict=False) if i != INDEX_RECORD
+        }
+
+    def write_document(
+        self, doc_meta: dict, chunk_ids: Sequence[str], texts: Sequence[str],
+        metas: Sequence[dict], vectors: np.ndarray,
+    ) -> None:
+        """Replace a document's chunks as a whole, then its record (so a crash leaves it stale)."""
+        doc_id = doc_meta["doc_id"]
+        self.delete_chunks(doc_id)
+        if len(vectors):
+            self.record_dimension(int(vectors.shape[1]))
+        step = max(1, min(self.client.get_max_batch_size(), 2000))
+        for i in range(0, len(chunk_ids), step):
+            self.chunks.upsert(
+                ids=list(chunk_ids[i : i + step]),
+                documents=list(texts[i : i + step]),
+                metadatas=list(metas[i : i + step]),
+                embeddings=vectors[i : i + step],
+            )
+        self.docs.upsert(ids=[doc_id], metadatas=[doc_meta], embeddings=[[1.0]])
+
+    def delete_chunks(self, doc_id: str) -> None:
+        """Remove every chunk of a document."""
+        self.chunks.delete(where={"doc_id": doc_id})
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document and its chunks."""
+        self.delete_chunks(doc_id)
+        self.docs.delete(ids=[doc_id])
+
+    def mark_updated(self) -> None:
+        """Bump the index generation so other processes refresh their side indexes."""
+        generation = int(self.index_record().get("generation", 0)) + 1
+        record = {"generation": generation, "updated_at": time.time()}
+        self.docs.upsert(ids=[INDEX_RECORD], metadatas=[record], embeddings=[[1.0]])
+
+    def index_record(self) -> dict:
+        """The index's generation counter and last update time."""
+        got = self.docs.get(ids=[INDEX_RECORD], include=["metadatas"])
+        return (got["metadatas"] or [{}])[0] or {}
+
+    # ---- chunks
+    def count(self) -> int:
+        """Number of chunks in the index."""
+        try:
+            return self.chunks.count()
+        except Exception as exc:
+            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
+
+    def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
+        """The k nearest chunks to a unit vector; score is cosine similarity."""
+        try:
+            got = self.chunks.query(
+                query_embeddings=[list(map(float, vector))], n_results=k, where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
+        except Exception as exc:
+            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
+        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                   strict=True)
+        return [to_passage(i, d, m, 1.0 - dist) for i, d, m, dist in rows]
+
+    def get(self, ids: Iterable[str] | None = None, where: dict | None = None,
+            limit: int | None = None) -> list[Passage]:
+        """Chunks by id or by metadata filter (score 0)."""
+        got = self.chunks.get(ids=list(ids) if ids is not None else None, where=where or None,
+                              limit=limit, include=["documents", "metadatas"])
+        rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        return [to_passage(i, d, m, 0.0) for i, d, m in rows]
+
+
+def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
+    """A Passage from a Chroma row."""
+    return Passage(
+        chunk_id=chunk_id, doc_id=str(meta["doc_id"]), text=text, start=int(meta["start"]),
+        end=int(meta["end"]), meta=meta, score=score, dense=score,
+    )
+
+
+def attributions_of(passage: Passage) -> list[tuple[int, int, str]]:
+    """(start, end, speaker) spans stored with a chunk, document offsets."""
+    return [tuple(a) for a in json.loads(passage.meta.get("attributions") or "[]")]

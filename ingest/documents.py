@@ -1,0 +1,130 @@
+"""Markdown and plain-text sources with YAML front matter -> Document."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.errors import IngestError
+from bot.core.types import Document
+
+log = logging.getLogger(__name__)
+
+KINDS = ("article", "statement")
+LIST_FIELDS = ("speakers", "countries", "vendors")
+TEXT_FIELDS = ("title", "url", "outlet", "language", "author")
+
+
+def doc_id_for(url: str, source: str) -> str:
+    """Deterministic document id: from the URL when there is one, else from the source path."""
+    key = url.strip() or source
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def read_text(path: Path) -> str:
+    """A file's text; one clear IngestError for unreadable, binary, empty or non-UTF-8 files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if b"\x00" in raw[:8192]:
+        raise IngestError(f"{path}: binary file, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    if not text.strip():
+        raise IngestError(f"{path}: empty file")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict[str, Any] | None, str]:
+    """(front matter or None, body). Broken YAML is an IngestError naming the file."""
+    if not text.startswith("---\n"):
+        return None, text
+    end = text.find("\n---", 4)
+    if end == -1:
+        raise IngestError(f"{source}: front matter opened with '---' but never closed")
+    try:
+        meta = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError as exc:
+        problem = str(exc).splitlines()[0]
+        raise IngestError(f"{source}: broken front matter ({problem})") from exc
+    if not isinstance(meta, dict):
+        raise IngestError(f"{source}: front matter must be a mapping of fields")
+    body_start = text.find("\n", end + 4)
+    body = text[body_start + 1 :] if body_start != -1 else ""
+    return meta, body
+
+
+def parse_date(value: Any, source: str) -> date | None:
+    """A `published` value as a date; None when empty."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError as exc:
+        raise IngestError(f"{source}: published {value!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def as_list(value: Any, name: str, source: str) -> tuple[str, ...]:
+    """A list field (a YAML list or a comma-separated string) as a tuple of names."""
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        raise IngestError(f"{source}: {name} must be a list")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def document_from_fields(meta: dict[str, Any], body: str, source: str, **extra: Any) -> Document:
+    """Build a Document from front-matter-like fields and a body, validating each field."""
+    body = body.strip("\n")
+    if not body.strip():
+        raise IngestError(f"{source}: no text after the front matter")
+    kind = str(meta.get("kind") or "article").strip().lower()
+    if kind not in KINDS:
+        raise IngestError(f"{source}: kind {kind!r} must be one of {', '.join(KINDS)}")
+    fields = {f: str(meta.get(f) or "").strip() for f in TEXT_FIELDS}
+    title = fields["title"] or first_line(body)
+    return Document(
+        doc_id=doc_id_for(fields["url"], source),
+        text=body,
+        title=title,
+        source=source,
+        url=fields["url"],
+        outlet=fields["outlet"],
+        published=parse_date(meta.get("published"), source),
+        kind=kind,
+        speakers=as_list(meta.get("speakers"), "speakers", source),
+        countries=as_list(meta.get("countries"), "countries", source),
+        vendors=as_list(meta.get("vendors"), "vendors", source),
+        language=fields["language"] or "en",
+        author=fields["author"],
+        **extra,
+    )
+
+
+def first_line(body: str) -> str:
+    """The first non-empty line, trimmed to a title's length."""
+    line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    return line.lstrip("# ").strip()[:200]
+
+
+def load_text_file(path: Path, source: str) -> list[Document]:
+    """A Markdown or plain-text file (front matter optional) as one Document."""
+    meta, body = split_front_matter(read_text(path), source)
+    if meta is None:
+        log.warning("%s: no front matter; title taken from its first line", source)
+        meta = {}
+    return [document_from_fields(meta, body, source)]

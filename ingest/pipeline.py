@@ -1,0 +1,226 @@
+"""Ingest: sources -> documents -> chunks -> vectors -> Chroma, skipping what has not changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.config import Settings
+from bot.core.embeddings import get_embedder, model_id
+from bot.core.errors import BotError, IngestError
+from bot.core.quotes import attribute, speaker_key
+from bot.core.store import Store, flag
+from bot.core.types import Chunk, Document
+from ingest import sources
+from ingest.chunking import chunk_document
+
+log = logging.getLogger(__name__)
+CHUNKER_VERSION = "1"
+EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.new or self.changed or self.removed)
+
+    def summary(self) -> str:
+        text = (f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
+                f"{self.removed} removed, {len(self.failed)} failed; "
+                f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
+        return text if self.wrote else text + " (nothing to write)"
+
+
+@dataclass
+class Prepared:
+    """A document ready to be written: its chunks and their metadata."""
+
+    doc: Document
+    meta: dict
+    chunks: list[Chunk]
+    metas: list[dict]
+    status: str  # "new" or "changed"
+
+
+def doc_hash(doc: Document, settings: Settings) -> str:
+    """Hash of everything that shapes a document's chunks and vectors."""
+    fields = {k: v for k, v in doc.__dict__.items() if k != "doc_id"}
+    fields |= {"chunker": CHUNKER_VERSION, "words": settings.chunk_words,
+               "overlap": settings.chunk_overlap_words, "model": model_id(settings.embedding_model)}
+    return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def document_meta(doc: Document, digest: str, speakers: Sequence[str]) -> dict:
+    """The metadata shared by a document's record and all of its chunks."""
+    meta: dict = {
+        "doc_id": doc.doc_id, "doc_hash": digest, "title": doc.title, "url": doc.url,
+        "outlet": doc.outlet, "published": doc.published.isoformat() if doc.published else "",
+        "published_ts": int(doc.published.strftime("%Y%m%d")) if doc.published else 0,
+        "kind": doc.kind, "source": doc.source, "language": doc.language, "author": doc.author,
+        "countries": json.dumps(list(doc.countries)), "vendors": json.dumps(list(doc.vendors)),
+        "speakers": json.dumps(list(speakers)),
+    }
+    for country in doc.countries:
+        meta[flag("country", country)] = True
+    for vendor in doc.vendors:
+        meta[flag("vendor", vendor)] = True
+    return meta
+
+
+def prepare(doc: Document, settings: Settings, digest: str, status: str) -> Prepared:
+    """Attribute speech, chunk, and build chunk metadata for one document."""
+    attributions = attribute(doc.text, doc.speakers)
+    speakers = list(dict.fromkeys([*doc.speakers, *(a.speaker for a in attributions)]))
+    meta = document_meta(doc, digest, speakers)
+    chunks = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_words, attributions)
+    metas = []
+    for chunk in chunks:
+        chunk_meta = dict(meta, position=chunk.position, start=chunk.start, end=chunk.end,
+                          page=page_of(doc, chunk.start))
+        spans = [[a.start, a.end, a.speaker] for a in chunk.attributions]
+        chunk_meta["attributions"] = json.dumps(spans)
+        for speaker in {a.speaker for a in chunk.attributions}:
+            chunk_meta[flag("speaker", speaker_key(speaker))] = True
+        metas.append(chunk_meta)
+    record = dict(meta, n_chunks=len(chunks), ingested_at=time.time())
+    return Prepared(doc, record, chunks, metas, status)
+
+
+def page_of(doc: Document, offset: int) -> int:
+    """1-based page number of an offset in a paged source (PDF); 0 when the source has no pages."""
+    return sum(1 for start in doc.pages if start <= offset)
+
+
+def ingest(
+    paths: Iterable[Path | str], settings: Settings, store: Store | None = None,
+    prune: bool = False, progress: bool | None = None,
+) -> IngestReport:
+    """Ingest files and folders; unchanged documents cost a hash and nothing more."""
+    started = time.perf_counter()
+    store = store or Store(settings)
+    report = IngestReport()
+    docs, roots = collect(paths, report)
+    todo = plan(docs, store.doc_records(), settings, report)
+    write(todo, store, settings, report, progress)
+    if prune:
+        prune_missing(store, roots, {d.doc_id for d in docs}, report)
+    if report.wrote:
+        store.mark_updated()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def collect(paths: Iterable[Path | str], report: IngestReport) -> tuple[list[Document], list[str]]:
+    """Load every source; a failing one is reported and the rest go on."""
+    docs: dict[str, Document] = {}
+    roots = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            report.failed.append((str(path), f"{path}: no such file or directory"))
+            continue
+        roots.append(str(path))
+        for file in sources.discover(path):
+            try:
+                for doc in sources.load(file, str(file)):
+                    if doc.doc_id in docs:
+                        raise IngestError(f"{file}: same url as {docs[doc.doc_id].source}")
+                    docs[doc.doc_id] = doc
+            except BotError as exc:
+                report.failed.append((str(file), str(exc)))
+    return list(docs.values()), roots
+
+
+def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
+         report: IngestReport) -> list[Prepared]:
+    """Documents whose hash differs from the index's record, prepared for writing."""
+    todo = []
+    for doc in docs:
+        digest = doc_hash(doc, settings)
+        old = records.get(doc.doc_id)
+        if old and old.get("doc_hash") == digest:
+            report.unchanged += 1
+            continue
+        try:
+            todo.append(prepare(doc, settings, digest, "changed" if old else "new"))
+        except BotError as exc:
+            report.failed.append((doc.source, str(exc)))
+    return todo
+
+
+def write(todo: list[Prepared], store: Store, settings: Settings, report: IngestReport,
+          progress: bool | None) -> None:
+    """Embed in large groups across documents (throughput), then write each document whole."""
+    total = sum(len(p.chunks) for p in todo)
+    if not total and not todo:
+        return
+    embedder = get_embedder(settings)
+    bar = _progress(total, progress)
+    group: list[Prepared] = []
+    for prepared in todo:
+        group.append(prepared)
+        if sum(len(p.chunks) for p in group) >= EMBED_GROUP:
+            _write_group(group, store, embedder, report, bar)
+            group = []
+    _write_group(group, store, embedder, report, bar)
+    if bar is not None:
+        bar.close()
+
+
+def _write_group(group, store, embedder, report, bar) -> None:  # noqa: ANN001
+    texts = [embed_text(p.doc, c) for p in group for c in p.chunks]
+    if not group:
+        return
+    vectors = embedder.embed(texts)
+    at = 0
+    for p in group:
+        n = len(p.chunks)
+        store.write_document(p.meta, [c.chunk_id for c in p.chunks], [c.text for c in p.chunks],
+                             p.metas, vectors[at : at + n])
+        at += n
+        report.chunks_embedded += n
+        setattr(report, p.status, getattr(report, p.status) + 1)
+        if bar is not None:
+            bar.update(n)
+
+
+def embed_text(doc: Document, chunk: Chunk) -> str:
+    """What is embedded for a chunk: its title gives the passage its topic."""
+    return f"{doc.title}\n{chunk.text}"
+
+
+def prune_missing(store: Store, roots: list[str], seen: set[str], report: IngestReport) -> None:
+    """Remove documents whose source file lay under an ingested folder and is gone."""
+    for doc_id, meta in store.doc_records().items():
+        source = str(meta.get("source", ""))
+        under = any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
+        if doc_id not in seen and under and not Path(source).exists():
+            store.delete_document(doc_id)
+            report.removed += 1
+
+
+def _progress(total: int, enabled: bool | None):  # noqa: ANN202
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr)

@@ -1,0 +1,93 @@
+"""Cited answers from the shipped corpus (real model, real Chroma)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.citations import answer_to_dict, render_text
+from bot.core.errors import EmptyIndexError, InputError
+from bot.core.types import NOT_FOUND
+
+SEED_TITLE = "Japanese Government To Ban Huawei, ZTE Kit – Report"
+GENG_WORDS = ("fair competition environment", "serious concern", "mutual benefit")
+
+
+def cites_seed(answer) -> bool:
+    return any(c.title == SEED_TITLE for c in answer.citations)
+
+
+def test_what_did_suga_say_quotes_him_verbatim_from_the_seed(assistant):
+    answer = assistant.ask("What did Suga say?")
+    assert answer.found
+    assert "Cybersecurity is becoming an important issue in Japan" in answer.text
+    assert "take firm measures looking at it from a variety of perspectives" in answer.text
+    assert cites_seed(answer)
+    assert not any(words in answer.text for words in GENG_WORDS)
+
+
+def test_every_quote_is_an_exact_substring_of_its_cited_passage(assistant):
+    answer = assistant.ask("What did Suga say?")
+    passages = {c.chunk_id: c.passage for c in answer.citations}
+    assert answer.quotes
+    for quote in answer.quotes:
+        assert quote.speaker == "Yoshihide Suga"
+        assert quote.text in passages[quote.chunk_id]
+
+
+def test_what_did_geng_shuang_say_gives_his_fair_competition_words(assistant):
+    answer = assistant.ask("What did Geng Shuang say?")
+    assert answer.found
+    assert "fair competition environment for Chinese companies" in answer.text
+    assert cites_seed(answer)
+    assert "Cybersecurity is becoming" not in answer.text
+
+
+def test_what_did_bt_announce_gives_the_5g_relegation_and_core_removal(assistant):
+    answer = assistant.ask("What did BT announce?")
+    assert answer.found
+    text = answer.text
+    assert "non-core" in text and "5G" in text
+    assert "3G and 4G" in text or "core" in text
+    assert answer.citations and "[1]" in text
+
+
+@pytest.mark.parametrize("question", ["Who won the 2018 World Cup?",
+                                      "What is the boiling point of water?"])
+def test_questions_outside_the_corpus_get_the_not_found_answer(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.found
+    assert answer.text == NOT_FOUND
+    assert answer.citations == []
+
+
+def test_every_marker_points_to_a_listed_source(assistant):
+    answer = assistant.ask("Which countries have barred Huawei from 5G?")
+    numbers = {c.number for c in answer.citations}
+    import re
+
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert answer.found and markers and markers <= numbers
+    rendered = render_text(answer)
+    assert "Sources:" in rendered
+    assert all(c.published or c.url or c.source for c in answer.citations)
+
+
+def test_json_form_carries_passages_and_offsets(assistant):
+    data = answer_to_dict(assistant.ask("What did Suga say?"))
+    assert data["found"] is True
+    first = data["citations"][0]
+    assert first["passage"] and first["end"] > first["start"]
+
+
+def test_empty_and_overlong_questions_are_refused_clearly(assistant):
+    with pytest.raises(InputError):
+        assistant.ask("   ")
+    with pytest.raises(InputError, match="too long"):
+        assistant.ask("why " * 400)
+
+
+def test_an_empty_index_is_explained(settings):
+    from bot.core.assistant import Assistant
+
+    with pytest.raises(EmptyIndexError, match="vendorban ingest"):
+        Assistant(settings).ask("What did Suga say?")
