@@ -120,7 +120,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.evaluation.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,5 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m bot.cli`: run the importable module, not __main__'s copy
+    from bot.cli import main as package_main
+
+    sys.exit(package_main())

@@ -1,9 +1,16 @@
-"""The extractive answerer: the answer is made of the corpus's own sentences, each cited."""
+"""The extractive answerer: the answer is made of the corpus's own sentences, each cited.
+
+Sentences are scored for the question (its terms, its names, the passage's relevance, and what its
+type asks for: a date for "when", a date or "by ..." for deadlines, a cause for "why"), so the
+first sentence is the direct answer. List questions get one line per country or item.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.core.citations import CitationBook
 from bot.core.quotes import extract_quotes
@@ -12,7 +19,31 @@ from bot.core.text import content_terms, normalise_for_match, salient_terms
 from bot.core.types import NOT_FOUND, Answer, Passage
 
 MAX_SENTENCES = 3
+MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
+_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
+                  rf"{_MONTHS}\s+\d{{4}}|(?:19|20)\d\d)\b")
+DEADLINE = re.compile(r"\b(?:by|until|before|no later than|deadline|end of|must|within|"
+                      r"phase[ds]? out|remove[ds]?|rip)\b", re.I)
+CAUSE = re.compile(r"\b(?:because|due to|over concerns?|concerns?|citing|security|risks?|threats?|"
+                   r"espionage|spying|sanctions|following|after|in order to|so that|amid)\b", re.I)
+
+
+@dataclass
+class Scored:
+    """A candidate sentence of a passage (offsets within the passage text) and its score."""
+
+    passage: Passage
+    start: int
+    end: int
+    score: float
+    terms: set[str]
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
 
 
 def not_found(question: str) -> Answer:
@@ -26,60 +57,114 @@ def evidence_covers(question: str, passages: Sequence[Passage]) -> bool:
     for p in passages:
         present |= normalise_for_match(" ".join([p.title, p.text, str(p.meta.get("outlet", "")),
                                                  str(p.meta.get("countries", ""))]))
-    return all(term in present or _multiword_present(term, present)
-               for term in salient_terms(question))
-
-
-def _multiword_present(term: str, present: set[str]) -> bool:
-    return " " in term and all(part in present for part in term.split())
+    return all(term in present for term in salient_terms(question))
 
 
 def _is_heading(sentence: str) -> bool:
     return not re.search(r"[.!?\"”’)]$", sentence.strip()) or len(sentence.split()) < 5
 
 
-def candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int, int]]:
-    """(passage, start, end) of every answer-worthy sentence, offsets within the passage text."""
-    out = []
+def score_sentences(question: str, kind: str, passages: Sequence[Passage]) -> list[Scored]:
+    """Every answer-worthy sentence of the passages, best first."""
+    terms, salient = content_terms(question), salient_terms(question)
+    scored = []
     for p in passages:
         for start, end in split_sentences(p.text):
-            if not _is_heading(p.text[start:end]):
-                out.append((p, start, end))
-    return out
+            sentence = p.text[start:end]
+            if _is_heading(sentence):
+                continue
+            present = normalise_for_match(sentence)
+            lexical = sum(t in present for t in terms) / max(1, len(terms))
+            names = sum(t in present for t in salient) / len(salient) if salient else lexical
+            score = 0.4 * lexical + 0.2 * names + 0.4 * p.score + _type_bonus(kind, sentence)
+            scored.append(Scored(p, start, end, score if lexical else 0.0, present))
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored
+
+
+def _type_bonus(kind: str, sentence: str) -> float:
+    has_date = bool(DATE.search(sentence))
+    if kind == "when":
+        return 0.25 if has_date else 0.0
+    if kind == "deadline":
+        return 0.15 * has_date + 0.15 * bool(DEADLINE.search(sentence))
+    if kind == "why":
+        return 0.2 if CAUSE.search(sentence) else 0.0
+    return 0.0
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
     return bool(a and b) and len(a & b) / min(len(a), len(b)) > 0.7
 
 
-def compose(question: str, passages: Sequence[Passage], min_relevance: float) -> Answer:
+def pick(scored: list[Scored], limit: int, floor: float) -> list[Scored]:
+    """The best sentences above `floor` × best score, skipping near-repeats."""
+    chosen: list[Scored] = []
+    for s in scored:
+        if len(chosen) == limit or s.score <= 0 or s.score < floor * scored[0].score:
+            break
+        if not any(_similar(s.terms, c.terms) for c in chosen):
+            chosen.append(s)
+    return chosen
+
+
+def compose(question: str, passages: Sequence[Passage], min_relevance: float,
+            kind: str = "fact", chronological: bool = False) -> Answer:
     """A few of the best sentences of the retrieved passages, each with its citation."""
     if not passages or max(p.score for p in passages) < min_relevance:
         return not_found(question)
     if not evidence_covers(question, passages[:5]):
         return not_found(question)
-    terms = content_terms(question)
-    salient = salient_terms(question)
-    scored = []
-    for p, s, e in candidate_sentences(passages[:5]):
-        present = normalise_for_match(p.text[s:e])
-        lexical = sum(t in present for t in terms) / max(1, len(terms))
-        names = sum(t in present for t in salient) / max(1, len(salient)) if salient else 0.0
-        scored.append((0.45 * lexical + 0.2 * names + 0.35 * p.score, p, s, e, present))
-    scored.sort(key=lambda x: x[0], reverse=True)
-    if not scored or scored[0][0] <= 0:
+    if kind == "list":
+        return compose_list(question, passages)
+    scored = score_sentences(question, kind, passages[:6])
+    chosen = pick(scored, MAX_SENTENCES, 0.6)
+    if not chosen:
         return not_found(question)
-    book, chosen = CitationBook(), []
-    for score, p, s, e, present in scored:
-        if len(chosen) == MAX_SENTENCES or score < 0.6 * scored[0][0]:
-            break
-        if any(_similar(present, other[4]) for other in chosen):
-            continue
-        chosen.append((score, p, s, e, present))
-    sentences = [(p.text[s:e], [book.cite(p)]) for _, p, s, e, _ in chosen]
-    text = " ".join(f"{sentence} [{nums[0]}]" for sentence, nums in sentences)
-    return Answer(question=question, text=text, citations=book.citations, found=True,
+    if chronological:
+        chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
+    book = CitationBook()
+    sentences = [(s.text, [book.cite(s.passage)]) for s in chosen]
+    dated = chronological and len({s.passage.published for s in chosen}) > 1
+    parts = []
+    for s, (text, nums) in zip(chosen, sentences, strict=True):
+        prefix = f"({s.passage.published or 'undated'}) " if dated else ""
+        parts.append(f"{prefix}{text} [{nums[0]}]")
+    return Answer(question=question, text=" ".join(parts), citations=book.citations, found=True,
                   sentences=sentences)
+
+
+def _label(s: Scored) -> str:
+    """The country (or failing that, the outlet) a list line is about."""
+    countries = json.loads(s.passage.meta.get("countries") or "[]")
+    mentioned = [(s.text.find(c), c) for c in countries if c and s.text.find(c) >= 0]
+    if mentioned:
+        return min(mentioned)[1]
+    return countries[0] if countries else str(s.passage.meta.get("outlet") or s.passage.title)
+
+
+def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
+    """One line per country or item, each with its own citation."""
+    scored = score_sentences(question, "list", passages)
+    best_per_doc: dict[str, Scored] = {}
+    for s in scored:
+        if s.score > 0 and s.passage.doc_id not in best_per_doc:
+            best_per_doc[s.passage.doc_id] = s
+    lines: dict[str, Scored] = {}
+    for s in sorted(best_per_doc.values(), key=lambda s: s.score, reverse=True):
+        label = _label(s)
+        if label not in lines and len(lines) < MAX_LIST_LINES:
+            lines[label] = s
+    if not lines:
+        return not_found(question)
+    book = CitationBook()
+    sentences, rendered = [], []
+    for label, s in lines.items():
+        number = book.cite(s.passage)
+        sentences.append((s.text, [number]))
+        rendered.append(f"- {label}: {s.text} [{number}]")
+    return Answer(question=question, text="\n".join(rendered), citations=book.citations,
+                  found=True, sentences=sentences)
 
 
 def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, int, int]]) -> Answer:
@@ -94,7 +179,8 @@ def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, 
         for quote in extract_quotes(sentence, speaker, p.chunk_id, p.start + s):
             if quote.text in p.text:  # verified before it is shown
                 quotes.append(quote)
-        lines.append(f"- {sentence} [{number}]")
+        date = f" ({p.published})" if p.published else ""
+        lines.append(f"- {sentence} [{number}]{date}")
         sentences.append((sentence, [number]))
     text = f"What {speaker} said, according to the corpus:\n" + "\n".join(lines)
     return Answer(question=question, text=text, citations=book.citations, found=True,

@@ -11,9 +11,15 @@ from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
 from bot.core.errors import EmptyIndexError
-from bot.core.questions import clean_question, parse_speaker_question
+from bot.core.questions import (
+    clean_question,
+    date_and_kind_filters,
+    parse_speaker_question,
+    question_type,
+    wants_latest,
+)
 from bot.core.quotes import resolve_speaker, speaker_key
-from bot.core.retrieval import Filters, lexical_overlap, retrieve
+from bot.core.retrieval import Filters, Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
 from bot.core.text import content_terms
 from bot.core.types import Answer, Passage
@@ -30,6 +36,7 @@ class Assistant:
         self._store = store
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
+        self._retriever: Retriever | None = None
 
     @property
     def store(self) -> Store:
@@ -38,6 +45,14 @@ class Assistant:
             if self._store is None:
                 self._store = Store(self.settings)
             return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        """Hybrid retrieval over the store (its BM25 side index built on first use)."""
+        store = self.store
+        if self._retriever is None or self._retriever.store is not store:
+            self._retriever = Retriever(store)
+        return self._retriever
 
     # ---- index facts
     def records(self) -> dict[str, dict]:
@@ -83,9 +98,24 @@ class Assistant:
             names = resolve_speaker(asked.who, self.speakers())
             if names:
                 return self._speaker_answer(question, names[0], asked.about, filters)
+        kind = question_type(question)
+        passages = self.passages(question, filters, k=16 if kind == "list" else self.settings.top_k)
+        latest = wants_latest(question)
+        return answering.compose(question, passages, self.settings.min_relevance, kind, latest)
+
+    def passages(self, question: str, filters: Filters | None = None,
+                 k: int | None = None) -> list[Passage]:
+        """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
         vector = get_embedder(self.settings).embed([question])[0]
-        passages = retrieve(self.store, vector, question, self.settings.top_k, filters)
-        return answering.compose(question, passages, self.settings.min_relevance)
+        k = k or self.settings.top_k
+        latest = wants_latest(question)
+        stated = date_and_kind_filters(question)
+        if stated:
+            narrowed = Filters(**{**(filters.__dict__ if filters else {}), **stated})
+            found = self.retriever.retrieve(question, vector, k, narrowed, latest)
+            if found:
+                return found
+        return self.retriever.retrieve(question, vector, k, filters, latest)
 
     def quote(self, speaker: str, about: str | None = None,
               filters: Filters | None = None) -> Answer:

@@ -50,3 +50,61 @@ def clean_question(question: str, max_chars: int) -> str:
         raise InputError(f"That question is too long ({len(question)} characters); "
                          f"please keep it under {max_chars}.")
     return question
+
+
+_LIST = re.compile(r"^\s*(?:which|what)\s+(?:countries|governments|nations|states|regulators|"
+                   r"deadlines|measures|bans|restrictions|operators)\b|^\s*(?:list|name)\b|"
+                   r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:banned|restricted|barred|excluded)", re.I)
+_WHEN = re.compile(r"^\s*(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b", re.I)
+_DEADLINE = re.compile(r"\bdeadlines?\b|\bby\s+when\b|\bhow\s+long\b|\btimeline\s+for\b|"
+                       r"\bdue\s+date\b|\bhave\s+to\s+(?:remove|replace|rip)", re.I)
+_WHY = re.compile(r"^\s*(?:why|for\s+what\s+reason|what\s+(?:was|were|is|are)\s+the\s+"
+                  r"reasons?)\b|\breasons?\s+for\b", re.I)
+_LATEST = re.compile(r"\b(?:latest|now|current(?:ly)?|recent(?:ly)?|still|today|newest|"
+                     r"most\s+recent|as\s+of)\b", re.I)
+_STATEMENTS = re.compile(r"\bofficial\s+statements?\b|\bpress\s+releases?\b", re.I)
+_YEAR_RANGES = [
+    (re.compile(r"\b(?:since|after|from)\s+((?:19|20)\d\d)\b", re.I), "since"),
+    (re.compile(r"\b(?:before|until|prior\s+to)\s+((?:19|20)\d\d)\b", re.I), "until"),
+    (re.compile(r"\bin\s+((?:19|20)\d\d)\b", re.I), "in"),
+]
+
+
+def question_type(question: str) -> str:
+    """One of: list, deadline, when, why, fact."""
+    if _LIST.search(question):
+        return "list"
+    if _DEADLINE.search(question):
+        return "deadline"
+    if _WHEN.search(question):
+        return "when"
+    if _WHY.search(question):
+        return "why"
+    return "fact"
+
+
+def wants_latest(question: str) -> bool:
+    """The question asks for the newest state of affairs ("latest", "now", "currently")."""
+    return bool(_LATEST.search(question))
+
+
+def date_and_kind_filters(question: str) -> dict:
+    """Unambiguous published-date ranges and kinds stated in the question, as Filters fields."""
+    from datetime import date
+
+    found: dict = {}
+    for pattern, mode in _YEAR_RANGES:
+        match = pattern.search(question)
+        if not match:
+            continue
+        year = int(match.group(1))
+        if mode in ("since", "in"):
+            found["since"] = date(year, 1, 1)
+        if mode == "until":
+            found["until"] = date(year - 1, 12, 31)
+        if mode == "in":
+            found["until"] = date(year, 12, 31)
+        break
+    if _STATEMENTS.search(question):
+        found["kind"] = "statement"
+    return found

@@ -1,17 +1,24 @@
-"""Finding the passages that answer a question: filters, dense search, lexical re-scoring."""
+"""Finding the passages that answer a question: dense + BM25 fused by reciprocal rank, filters,
+diversity across documents, and near-duplicate collapse."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING
 
+from bot.core.lexical import LexicalIndex
 from bot.core.store import flag
 from bot.core.text import content_terms, normalise_for_match
 
 if TYPE_CHECKING:
     from bot.core.store import Store
     from bot.core.types import Passage
+
+RRF_K = 60
+CANDIDATES = 40
+PER_DOC = 2
 
 
 @dataclass
@@ -25,27 +32,43 @@ class Filters:
     since: date | None = None
     until: date | None = None
 
+    def _flags(self) -> list[str]:
+        pairs = (("country", self.country), ("vendor", self.vendor), ("speaker", self.speaker))
+        return [flag(kind, value) for kind, value in pairs if value]
+
+    def _range(self) -> tuple[int | None, int | None]:
+        low = int(self.since.strftime("%Y%m%d")) if self.since else None
+        high = int(self.until.strftime("%Y%m%d")) if self.until else None
+        return low, high
+
     def where(self) -> dict | None:
         """The Chroma `where` clause for these filters."""
-        clauses: list[dict] = []
-        if self.country:
-            clauses.append({flag("country", self.country): True})
-        if self.vendor:
-            clauses.append({flag("vendor", self.vendor): True})
-        if self.speaker:
-            clauses.append({flag("speaker", self.speaker): True})
+        clauses: list[dict] = [{key: True} for key in self._flags()]
         if self.kind:
             clauses.append({"kind": self.kind})
-        if self.since:
-            clauses.append({"published_ts": {"$gte": int(self.since.strftime("%Y%m%d"))}})
-        if self.until:
-            clauses.append({"published_ts": {"$lte": int(self.until.strftime("%Y%m%d"))}})
+        low, high = self._range()
+        if low is not None:
+            clauses.append({"published_ts": {"$gte": low}})
+        if high is not None:
+            clauses.append({"published_ts": {"$lte": high}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
+    def matches(self, meta: dict) -> bool:
+        """The same test as `where`, on a metadata dict in memory."""
+        if any(not meta.get(key) for key in self._flags()):
+            return False
+        if self.kind and meta.get("kind") != self.kind:
+            return False
+        low, high = self._range()
+        published = int(meta.get("published_ts") or 0)
+        if low is not None and published < low:
+            return False
+        return high is None or (0 < published <= high)
+
     def active(self) -> bool:
-        return self.where() is not None
+        return any(getattr(self, f.name) for f in fields(self))
 
 
 def lexical_overlap(question_terms: list[str], text: str) -> float:
@@ -56,13 +79,80 @@ def lexical_overlap(question_terms: list[str], text: str) -> float:
     return sum(1 for t in question_terms if t in present) / len(question_terms)
 
 
-def retrieve(store: Store, vector, question: str, k: int,  # noqa: ANN001
-             filters: Filters | None = None) -> list[Passage]:
-    """Top-k passages by dense similarity blended with lexical overlap of the question's terms."""
-    where = filters.where() if filters else None
-    candidates = store.query(vector, max(k * 3, 20), where)
-    terms = content_terms(question)
-    for p in candidates:
-        p.score = 0.7 * p.dense + 0.3 * lexical_overlap(terms, p.title + " " + p.text)
-    candidates.sort(key=lambda p: p.score, reverse=True)
-    return candidates[:k]
+class Retriever:
+    """Hybrid retrieval over one store; the BM25 side index follows the store's generation."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lexical = LexicalIndex()
+
+    def retrieve(self, question: str, vector, k: int,  # noqa: ANN001 - a unit vector
+                 filters: Filters | None = None, newest_first: bool = False) -> list[Passage]:
+        """Top-k passages: RRF of dense and BM25 ranks, at most PER_DOC per document."""
+        self.lexical.refresh(self.store)
+        dense = self.store.query(vector, CANDIDATES, filters.where() if filters else None)
+        lexical = self.lexical.search(question, CANDIDATES, filters)
+        fused: dict[str, float] = {}
+        for rank, p in enumerate(dense):
+            fused[p.chunk_id] = fused.get(p.chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, (chunk_id, _) in enumerate(lexical):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+        passages = {p.chunk_id: p for p in dense}
+        missing = [cid for cid, _ in lexical if cid not in passages]
+        for p in self.store.get_with_similarity(missing, vector):
+            passages[p.chunk_id] = p
+        terms = content_terms(question)
+        for p in passages.values():
+            p.score = relevance(p, terms)
+        ranked = sorted(passages.values(), key=lambda p: fused.get(p.chunk_id, 0.0), reverse=True)
+        if newest_first:
+            ranked = prefer_newest(ranked)
+        return diversify(collapse_duplicates(ranked), k)
+
+
+def relevance(p: Passage, terms: list[str]) -> float:
+    """How well a passage matches: cosine similarity blended with term coverage (0..1)."""
+    return 0.7 * max(p.dense, 0.0) + 0.3 * lexical_overlap(terms, f"{p.title} {p.text}")
+
+
+def prefer_newest(ranked: list[Passage]) -> list[Passage]:
+    """Among passages about as relevant as the best, newest first (for "latest", "now")."""
+    if not ranked:
+        return ranked
+    best = max(p.score for p in ranked)
+    close = [p for p in ranked if p.score >= 0.8 * best]
+    rest = [p for p in ranked if p.score < 0.8 * best]
+    close.sort(key=lambda p: p.published, reverse=True)
+    return close + rest
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
+
+
+def collapse_duplicates(ranked: list[Passage], threshold: float = 0.5) -> list[Passage]:
+    """Fold near-identical passages from other documents (syndicated copies) into the first."""
+    kept: list[tuple[Passage, set]] = []
+    for p in ranked:
+        sh = _shingles(p.text)
+        twin = next((k for k, ksh in kept if k.doc_id != p.doc_id and sh and ksh and
+                     len(sh & ksh) / min(len(sh), len(ksh)) >= threshold), None)
+        if twin is None:
+            kept.append((p, sh))
+        elif not any(a.get("doc_id") == p.doc_id for a in twin.also_in):
+            twin.also_in.append({key: p.meta.get(key, "") for key in
+                                 ("doc_id", "title", "outlet", "published", "url")})
+    return [p for p, _ in kept]
+
+
+def diversify(ranked: list[Passage], k: int) -> list[Passage]:
+    """The top k with at most PER_DOC passages of any one document (others fill in after)."""
+    counts: dict[str, int] = {}
+    first, overflow = [], []
+    for p in ranked:
+        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+        (first if counts[p.doc_id] <= PER_DOC else overflow).append(p)
+    return (first + overflow)[:k]
+
+

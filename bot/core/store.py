@@ -196,6 +196,17 @@ class Store:
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         return [to_passage(i, d, m, 0.0) for i, d, m in rows]
 
+    def get_with_similarity(self, ids: list[str], vector) -> list[Passage]:  # noqa: ANN001
+        """Chunks by id, scored by cosine similarity to a unit vector."""
+        if not ids:
+            return []
+        import numpy as np
+
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, np.float32)
+        rows = zip(got["ids"], got["documents"], got["metadatas"], sims, strict=True)
+        return [to_passage(i, d, m, float(s)) for i, d, m, s in rows]
+
 
 def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
     """A Passage from a Chroma row."""

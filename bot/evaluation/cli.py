@@ -1,0 +1,57 @@
+"""`vendorban eval [FILE]`: run the gold set, print and save metrics, gate on floors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.cli import command, ensure_corpus
+from bot.core.assistant import Assistant
+from bot.core.config import Settings
+from bot.evaluation import runner
+from bot.evaluation.gold import load_gold
+from bot.evaluation.metrics import summarise
+
+DEFAULT_GOLD = Path("eval/questions.yaml")
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", type=Path, default=DEFAULT_GOLD, help="gold set YAML")
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    p.add_argument("--json", type=Path, help="where to write the JSON results")
+    p.add_argument("--gate", action="store_true", help="exit 1 when a metric is below its floor")
+    p.add_argument("--calibrate", action="store_true", help="sweep the abstention threshold")
+    p.add_argument("--use-index", action="store_true",
+                   help="use the configured index instead of a fresh one built from the corpus")
+    p.add_argument("--verbose-items", action="store_true", help="list the items that lost points")
+
+
+@command("eval", "measure answer quality on the gold question set", _args)
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    items = load_gold(args.file, args.split)
+    with tempfile.TemporaryDirectory(prefix="vendorban-eval-") as tmp:
+        if not args.use_index:
+            settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": ""})
+        ensure_corpus(settings)
+        assistant = Assistant(settings)
+        if args.calibrate:
+            dev = [i for i in items if i.split == "dev"] or items
+            for row in runner.calibrate(dev, assistant, [x / 100 for x in range(10, 62, 4)]):
+                print(row)
+            return 0
+        results = runner.run(items, assistant)
+    metrics = {"split": args.split, "answerer": settings.answerer, **summarise(results)}
+    print(runner.table(metrics))
+    if args.verbose_items:
+        print("\n".join(runner.failures_report(results)))
+    out = args.json or settings.data_dir / f"eval-{args.split}.json"
+    runner.write_json(out, metrics, results)
+    print(f"results written to {out}")
+    if args.gate:
+        failures = runner.check_floors(metrics)
+        for failure in failures:
+            print(f"below floor: {failure}", file=sys.stderr)
+        return 1 if failures else 0
+    return 0
