@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.citations import CitationBook
-from bot.core.quotes import extract_quotes
+from bot.core.quotes import SPEECH_VERBS, extract_quotes
 from bot.core.sentences import split_sentences
 from bot.core.text import content_terms, normalise_for_match, salient_terms
 from bot.core.types import NOT_FOUND, Answer, Passage
@@ -21,6 +21,7 @@ from bot.core.types import NOT_FOUND, Answer, Passage
 MAX_SENTENCES = 3
 MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
+SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|statement|reported)\b", re.I)
 _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
@@ -109,8 +110,12 @@ def pick(scored: list[Scored], limit: int, floor: float) -> list[Scored]:
 
 
 def compose(question: str, passages: Sequence[Passage], min_relevance: float,
-            kind: str = "fact", chronological: bool = False) -> Answer:
-    """A few of the best sentences of the retrieved passages, each with its citation."""
+            kind: str = "fact", chronological: bool = False, speaker: str | None = None) -> Answer:
+    """A few of the best sentences of the retrieved passages, each with its citation.
+
+    `speaker` (a name the index does not know as a person, e.g. "BT") keeps only sentences where
+    that name speaks, so an answer never puts words in the mouth of someone merely mentioned.
+    """
     if not passages or max(p.score for p in passages) < min_relevance:
         return not_found(question)
     if not evidence_covers(question, passages[:5]):
@@ -118,9 +123,13 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     if kind == "list":
         return compose_list(question, passages)
     scored = score_sentences(question, kind, passages[:6])
-    chosen = pick(scored, MAX_SENTENCES, 0.6)
+    if speaker:
+        scored = [s for s in scored if speaks_in(speaker, s.text)]
+    chosen = pick(scored, MAX_SENTENCES, 0.75)
     if not chosen:
         return not_found(question)
+    if kind in ("when", "deadline"):
+        chosen = with_date_context(chosen)
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()
@@ -132,6 +141,31 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
         parts.append(f"{prefix}{text} [{nums[0]}]")
     return Answer(question=question, text=" ".join(parts), citations=book.citations, found=True,
                   sentences=sentences)
+
+
+def speaks_in(name: str, sentence: str) -> bool:
+    """The sentence has `name` as speaker: mentioned within a few words of a speech verb."""
+    match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", sentence, re.I)
+    if not match:
+        return False
+    for verb in SPEECH.finditer(sentence):
+        if -40 <= verb.start() - match.end() <= 40 or -40 <= match.start() - verb.end() <= 40:
+            return True
+    return False
+
+
+def with_date_context(chosen: list[Scored]) -> list[Scored]:
+    """Lead a dateless first sentence with the sentence just before it that gives the date."""
+    first = chosen[0]
+    if DATE.search(first.text):
+        return chosen
+    spans = split_sentences(first.passage.text)
+    before = [sp for sp in spans if sp[1] <= first.start][-2:]
+    for start, end in reversed(before):
+        if DATE.search(first.passage.text[start:end]):
+            context = Scored(first.passage, start, end, first.score, set())
+            return [context, *chosen][:MAX_SENTENCES + 1]
+    return chosen
 
 
 def _label(s: Scored) -> str:

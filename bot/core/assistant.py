@@ -14,6 +14,7 @@ from bot.core.errors import EmptyIndexError
 from bot.core.questions import (
     clean_question,
     date_and_kind_filters,
+    mentioned_speaker,
     parse_speaker_question,
     question_type,
     wants_latest,
@@ -93,15 +94,20 @@ class Assistant:
         """A cited answer to a question, or the not-in-the-corpus answer."""
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_ready()
+        kind = question_type(question)
         asked = parse_speaker_question(question)
+        if asked is None and kind == "fact":
+            asked = mentioned_speaker(question, self.speakers())
+        unknown_speaker = None
         if asked:
             names = resolve_speaker(asked.who, self.speakers())
             if names:
                 return self._speaker_answer(question, names[0], asked.about, filters)
-        kind = question_type(question)
+            unknown_speaker = asked.who
         passages = self.passages(question, filters, k=16 if kind == "list" else self.settings.top_k)
         latest = wants_latest(question)
-        return answering.compose(question, passages, self.settings.min_relevance, kind, latest)
+        return answering.compose(question, passages, self.settings.min_relevance, kind, latest,
+                                 speaker=unknown_speaker)
 
     def passages(self, question: str, filters: Filters | None = None,
                  k: int | None = None) -> list[Passage]:

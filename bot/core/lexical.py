@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.core.store import Store
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every rebuild at DEBUG
 _FILTER_KEYS = ("kind", "published_ts")
 PAGE = 5000
 

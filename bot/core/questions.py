@@ -41,6 +41,27 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
     return None
 
 
+_SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|"
+                          r"respon(?:d|se)|line|statement|think|view|position|words|told|on|about|"
+                          r"regarding|stance)\b", re.I)
+
+
+def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None:
+    """A known speaker named in a question that asks for their words ("Breton on the EU?")."""
+    from bot.core.quotes import aliases
+
+    if not _SPEECH_CUES.search(question):
+        return None
+    for name in sorted(known, key=len, reverse=True):
+        for alias in sorted(aliases(name), key=len, reverse=True):
+            match = re.search(rf"(?<!\w){re.escape(alias)}(?:['’]s)?(?!\w)", question, re.I)
+            if match and (len(alias) >= 4 or alias == name):
+                rest = (question[: match.start()] + question[match.end():]).strip(" ?.!")
+                rest = _SPEECH_CUES.sub(" ", rest)
+                return SpeakerQuestion(name, " ".join(rest.split()) or None)
+    return None
+
+
 def clean_question(question: str, max_chars: int) -> str:
     """A question trimmed and bounded; InputError when empty or too long."""
     question = " ".join((question or "").split())
@@ -52,7 +73,7 @@ def clean_question(question: str, max_chars: int) -> str:
     return question
 
 
-_LIST = re.compile(r"^\s*(?:which|what)\s+(?:countries|governments|nations|states|regulators|"
+_LIST = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:countries|governments|nations|states|regulators|"
                    r"deadlines|measures|bans|restrictions|operators)\b|^\s*(?:list|name)\b|"
                    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:banned|restricted|barred|excluded)", re.I)
 _WHEN = re.compile(r"^\s*(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b", re.I)

@@ -15,22 +15,53 @@ STOPWORDS = frozenset(
     know anything something thing things ever also still yet any many much one two""".split()
 )
 QUESTION_WORDS = frozenset("what when where which who whom whose why how did does do is are was".split())
+# Multi-word places first become one token, so "New Zealand" and "NZ" meet.
+PHRASES = [
+    (re.compile(r"\bnew\s+zealand", re.I), "nz"),
+    (re.compile(r"\bunited\s+kingdom|\bgreat\s+britain", re.I), "uk"),
+    (re.compile(r"\bunited\s+states(?:\s+of\s+america)?", re.I), "usa"),
+    (re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b"), "usa"),
+    (re.compile(r"\beuropean\s+union|\bE\.U\.", re.I), "eu"),
+    (re.compile(r"\bsouth\s+korea", re.I), "southkorea"),
+    (re.compile(r"\bsouth\s+africa", re.I), "southafrica"),
+]
+COUNTRIES = frozenset(
+    """afghanistan albania algeria argentina armenia australia austria azerbaijan bahrain bangladesh
+    belarus belgium bolivia bosnia brazil bulgaria cambodia cameroon canada chile china colombia
+    croatia cuba cyprus czechia czech denmark ecuador egypt estonia ethiopia finland france georgia
+    germany ghana greece hungary iceland india indonesia iran iraq ireland israel italy japan jordan
+    kazakhstan kenya kosovo kuwait latvia lebanon lithuania luxembourg malaysia malta mexico moldova
+    mongolia montenegro morocco myanmar nepal netherlands nigeria norway oman pakistan panama peru
+    philippines poland portugal qatar romania russia rwanda serbia singapore slovakia slovenia spain
+    sweden switzerland taiwan tanzania thailand tunisia turkey uganda ukraine uruguay uzbekistan
+    venezuela vietnam zambia zimbabwe nz uk usa eu southkorea southafrica korea holland""".split()
+)
 DEMONYMS = {
     "japanese": "japan", "chinese": "china", "british": "uk", "britain": "uk", "english": "uk",
-    "american": "us", "america": "us", "u.s.": "us", "usa": "us", "u.k.": "uk",
+    "england": "uk", "american": "usa", "america": "usa", "u.k": "uk",
+    "zealand": "nz", "kiwi": "nz",
     "german": "germany", "french": "france", "swedish": "sweden", "canadian": "canada",
-    "australian": "australia", "indian": "india", "european": "eu", "zealand": "new zealand",
+    "australian": "australia", "indian": "india", "european": "eu",
     "italian": "italy", "portuguese": "portugal", "danish": "denmark", "estonian": "estonia",
     "belgian": "belgium", "dutch": "netherlands", "polish": "poland", "korean": "korea",
     "taiwanese": "taiwan", "vietnamese": "vietnam", "brazilian": "brazil", "mexican": "mexico",
     "russian": "russia", "spanish": "spain", "norwegian": "norway", "finnish": "finland",
 }
+# Capitalised words that name nothing in particular (sentence starts, titles).
+GENERIC_NAMES = frozenset(
+    """can could should would will is are was were has have had did does do tell give show list
+    please any the a an in on of for to and or but huawei zte minister ministry government
+    spokesman spokesperson chairman secretary president prime commissioner""".split()
+)
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens (keeps 5G, 3G/4G parts, U.S.-style acronyms)."""
-    return [t.lower().strip(".") for t in _TOKEN.findall(text.replace("’", "'"))]
+    """Lower-cased word tokens (keeps 5G, 3G/4G parts); multi-word places become one token."""
+    text = re.sub(r"'s\b", "", text.replace("’", "'"))
+    for pattern, token in PHRASES:
+        text = pattern.sub(f" {token} ", text)
+    return [t.lower().strip(".") for t in _TOKEN.findall(text)]
 
 
 def stem(word: str) -> str:
@@ -53,15 +84,18 @@ def content_terms(text: str) -> list[str]:
 
 
 def salient_terms(question: str) -> list[str]:
-    """Names, acronyms and numbers the answer's evidence must mention (stemmed, lower-case)."""
+    """Places, names, acronyms and numbers the answer's evidence must mention (stemmed)."""
+    text = question.replace("’", "'")
+    for pattern, token in PHRASES:
+        text = pattern.sub(f" {token.upper()} ", text)
     found = []
-    for i, raw in enumerate(re.findall(r"[A-Za-z0-9][\w.\-]*", question)):
-        word = raw.rstrip(".")
+    for raw in re.findall(r"[A-Za-z0-9][\w.\-]*", text):
+        word = raw.rstrip(".").removesuffix("'s")
         low = word.lower()
-        if low in STOPWORDS or low in QUESTION_WORDS:
+        if low in STOPWORDS or low in QUESTION_WORDS or low in GENERIC_NAMES:
             continue
-        is_name = word[0].isupper() and (i > 0 or low not in QUESTION_WORDS)
-        if is_name or any(c.isdigit() for c in word) or (word.isupper() and len(word) > 1):
+        place = DEMONYMS.get(low, low) in COUNTRIES
+        if place or word[0].isupper() or any(c.isdigit() for c in word):
             found.append(stem(low))
     return list(dict.fromkeys(found))
 
