@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.citations import CitationBook
@@ -19,17 +19,21 @@ from bot.core.text import content_terms, normalise_for_match, salient_terms
 from bot.core.types import NOT_FOUND, Answer, Passage
 
 MAX_SENTENCES = 3
+SENTENCE_PASSAGES = 4  # passages whose sentences are considered for a direct answer
+RANK_DECAY = 0.12  # the retrieval rank of a sentence's passage counts, not only its relevance
 MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
 SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|statement|reported)\b", re.I)
 _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
-                  rf"{_MONTHS}\s+\d{{4}}|(?:19|20)\d\d)\b")
-DEADLINE = re.compile(r"\b(?:by|until|before|no later than|deadline|end of|must|within|"
-                      r"phase[ds]? out|remove[ds]?|rip)\b", re.I)
-CAUSE = re.compile(r"\b(?:because|due to|over concerns?|concerns?|citing|security|risks?|threats?|"
-                   r"espionage|spying|sanctions|following|after|in order to|so that|amid)\b", re.I)
+                  rf"{_MONTHS}\s+\d{{4}}|(?:in|by|since|from|until|of|end)\s+(?:19|20)\d\d)\b")
+DEADLINE = re.compile(rf"\b(?:by|until|before|no later than)\s+(?:the\s+end\s+of\s+)?"
+                      rf"(?:\d{{1,2}}\s+)?(?:{_MONTHS}|(?:19|20)\d\d)|\bdeadlines?\b", re.I)
+CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|over concerns?|concerns? (?:that|about|over)|citing|cited|"
+                   r"on the grounds|grounds that|influence|spying|espionage|surveillance|"
+                   r"risks? (?:of|to|that)|threats? to|pressured?|reasons?|in order to|so that|"
+                   r"malicious|compromised|backdoors?|national security risk)\b", re.I)
 
 
 @dataclass
@@ -65,32 +69,55 @@ def _is_heading(sentence: str) -> bool:
     return not re.search(r"[.!?\"”’)]$", sentence.strip()) or len(sentence.split()) < 5
 
 
-def score_sentences(question: str, kind: str, passages: Sequence[Passage]) -> list[Scored]:
-    """Every answer-worthy sentence of the passages, best first."""
+WEIGHTS = {  # lexical, names, passage relevance, sentence similarity
+    "fact": (0.3, 0.2, 0.3, 0.3), "list": (0.3, 0.2, 0.3, 0.3), "why": (0.2, 0.15, 0.35, 0.3),
+    "when": (0.3, 0.2, 0.3, 0.25), "deadline": (0.3, 0.2, 0.3, 0.25),
+}
+
+
+def score_sentences(question: str, kind: str, passages: Sequence[Passage],
+                    similarity: Callable[[list[str]], list[float]] | None = None) -> list[Scored]:
+    """Every answer-worthy sentence of the passages, best first.
+
+    `similarity` (optional) gives each sentence's embedding similarity to the question; it finds
+    answers worded differently from the question ("paying" / "compensate").
+    """
     terms, salient = content_terms(question), salient_terms(question)
+    spans = [(p, s, e) for p in passages for s, e in split_sentences(p.text)
+             if not _is_heading(p.text[s:e])]
+    prior = {p.chunk_id: p.score * (1.0 - RANK_DECAY * rank) for rank, p in enumerate(passages)}
+    sims = similarity([p.text[s:e] for p, s, e in spans]) if similarity and spans else None
+    w_lex, w_names, w_passage, w_sim = WEIGHTS.get(kind, WEIGHTS["fact"])
+    if sims is None:
+        w_lex, w_sim = w_lex + w_sim, 0.0
     scored = []
-    for p in passages:
-        for start, end in split_sentences(p.text):
-            sentence = p.text[start:end]
-            if _is_heading(sentence):
-                continue
-            present = normalise_for_match(sentence)
-            lexical = sum(t in present for t in terms) / max(1, len(terms))
-            names = sum(t in present for t in salient) / len(salient) if salient else lexical
-            score = 0.4 * lexical + 0.2 * names + 0.4 * p.score + _type_bonus(kind, sentence)
-            scored.append(Scored(p, start, end, score if lexical else 0.0, present))
+    for i, (p, start, end) in enumerate(spans):
+        sentence = p.text[start:end]
+        present = normalise_for_match(sentence)
+        lexical = sum(t in present for t in terms) / max(1, len(terms))
+        names = _name_coverage(salient, present, p) if salient else lexical
+        sim = max(0.0, sims[i]) if sims is not None else 0.0
+        score = (w_lex * lexical + w_names * names + w_passage * prior[p.chunk_id] + w_sim * sim
+                 + _type_bonus(kind, sentence))
+        relevant = lexical > 0 or sim >= 0.45
+        scored.append(Scored(p, start, end, score if relevant else 0.0, present))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 
 
+def _name_coverage(salient: list[str], present: set[str], p: Passage) -> float:
+    """Names of the question in the sentence; in its passage only, they count for less."""
+    around = normalise_for_match(f"{p.title} {p.text} {p.meta.get('countries', '')}")
+    return sum(1.0 if t in present else 0.5 if t in around else 0.0 for t in salient) / len(salient)
+
+
 def _type_bonus(kind: str, sentence: str) -> float:
-    has_date = bool(DATE.search(sentence))
     if kind == "when":
-        return 0.25 if has_date else 0.0
+        return 0.25 if DATE.search(sentence) else 0.0
     if kind == "deadline":
-        return 0.15 * has_date + 0.15 * bool(DEADLINE.search(sentence))
+        return 0.1 * bool(DATE.search(sentence)) + 0.25 * bool(DEADLINE.search(sentence))
     if kind == "why":
-        return 0.2 if CAUSE.search(sentence) else 0.0
+        return 0.3 if CAUSE.search(sentence) else 0.0
     return 0.0
 
 
@@ -110,7 +137,8 @@ def pick(scored: list[Scored], limit: int, floor: float) -> list[Scored]:
 
 
 def compose(question: str, passages: Sequence[Passage], min_relevance: float,
-            kind: str = "fact", chronological: bool = False, speaker: str | None = None) -> Answer:
+            kind: str = "fact", chronological: bool = False, speaker: str | None = None,
+            similarity: Callable[[list[str]], list[float]] | None = None) -> Answer:
     """A few of the best sentences of the retrieved passages, each with its citation.
 
     `speaker` (a name the index does not know as a person, e.g. "BT") keeps only sentences where
@@ -122,14 +150,17 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
         return not_found(question)
     if kind == "list":
         return compose_list(question, passages)
-    scored = score_sentences(question, kind, passages[:6])
+    scored = score_sentences(question, kind, passages[:SENTENCE_PASSAGES], similarity)
     if speaker:
         scored = [s for s in scored if speaks_in(speaker, s.text)]
     chosen = pick(scored, MAX_SENTENCES, 0.75)
     if not chosen:
         return not_found(question)
     if kind in ("when", "deadline"):
+        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)))
         chosen = with_date_context(chosen)
+    elif kind == "why":
+        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)))
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()
@@ -152,6 +183,17 @@ def speaks_in(name: str, sentence: str) -> bool:
         if -40 <= verb.start() - match.end() <= 40 or -40 <= match.start() - verb.end() <= 40:
             return True
     return False
+
+
+def lead_with(scored: list[Scored], chosen: list[Scored], wanted: Callable[[Scored], bool]
+              ) -> list[Scored]:
+    """Put first the best sentence that has what the question asks for (a date, a cause)."""
+    best = scored[0].score
+    lead = next((s for s in scored if wanted(s) and s.score >= 0.6 * best), None)
+    if lead is None:
+        return chosen
+    rest = [c for c in chosen if c is not lead and not _similar(c.terms, lead.terms)]
+    return [lead, *rest][:MAX_SENTENCES]
 
 
 def with_date_context(chosen: list[Scored]) -> list[Scored]:

@@ -104,15 +104,23 @@ class Assistant:
             if names:
                 return self._speaker_answer(question, names[0], asked.about, filters)
             unknown_speaker = asked.who
-        passages = self.passages(question, filters, k=16 if kind == "list" else self.settings.top_k)
+        embedder = get_embedder(self.settings)
+        vector = embedder.embed([question])[0]
+        k = 16 if kind == "list" else self.settings.top_k
+        passages = self.passages(question, filters, k=k, vector=vector)
         latest = wants_latest(question)
+        similarity = None
+        if self.settings.sentence_similarity:
+            def similarity(sentences: list[str]) -> list[float]:
+                return [float(x) for x in embedder.embed(sentences) @ vector]
         return answering.compose(question, passages, self.settings.min_relevance, kind, latest,
-                                 speaker=unknown_speaker)
+                                 speaker=unknown_speaker, similarity=similarity)
 
     def passages(self, question: str, filters: Filters | None = None,
-                 k: int | None = None) -> list[Passage]:
+                 k: int | None = None, vector=None) -> list[Passage]:  # noqa: ANN001
         """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
-        vector = get_embedder(self.settings).embed([question])[0]
+        if vector is None:
+            vector = get_embedder(self.settings).embed([question])[0]
         k = k or self.settings.top_k
         latest = wants_latest(question)
         stated = date_and_kind_filters(question)

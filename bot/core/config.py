@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     min_relevance: float = Field(
         0.30, ge=-1, le=1, description="Abstention threshold on the best passage's relevance."
     )
+    sentence_similarity: bool = Field(
+        True, description="Rank answer sentences by embedding similarity too (slower, better)."
+    )
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted.")
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Answer composer.")
 

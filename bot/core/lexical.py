@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from bot.core.store import Store
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every rebuild at DEBUG
 _FILTER_KEYS = ("kind", "published_ts")
 PAGE = 5000
 
@@ -48,6 +47,7 @@ class LexicalIndex:
     def _rebuild(self, store: Store) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
         ids, metas, corpus = [], [], []
         offset = 0
         while True:

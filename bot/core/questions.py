@@ -42,20 +42,23 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
 
 
 _SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|"
-                          r"respon(?:d|se)|line|statement|think|view|position|words|told|on|about|"
-                          r"regarding|stance)\b", re.I)
+                          r"respon(?:d|se)|statement|think|view|position|words|told|stance)\b", re.I)
+_LEADING_TOPIC = re.compile(r"^\s*(?:['’]s\s+)?(?:on|about|regarding|re:?)\b", re.I)
+_NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china"}
 
 
 def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None:
     """A known speaker named in a question that asks for their words ("Breton on the EU?")."""
     from bot.core.quotes import aliases
 
-    if not _SPEECH_CUES.search(question):
-        return None
+    cue = _SPEECH_CUES.search(question)
     for name in sorted(known, key=len, reverse=True):
+        if name.lower() in _NOT_PEOPLE:
+            continue
         for alias in sorted(aliases(name), key=len, reverse=True):
             match = re.search(rf"(?<!\w){re.escape(alias)}(?:['’]s)?(?!\w)", question, re.I)
-            if match and (len(alias) >= 4 or alias == name):
+            leading = match and match.start() == 0 and _LEADING_TOPIC.match(question[match.end():])
+            if match and (cue or leading) and (len(alias) >= 4 or alias == name):
                 rest = (question[: match.start()] + question[match.end():]).strip(" ?.!")
                 rest = _SPEECH_CUES.sub(" ", rest)
                 return SpeakerQuestion(name, " ".join(rest.split()) or None)
@@ -73,8 +76,8 @@ def clean_question(question: str, max_chars: int) -> str:
     return question
 
 
-_LIST = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:countries|governments|nations|states|regulators|"
-                   r"deadlines|measures|bans|restrictions|operators)\b|^\s*(?:list|name)\b|"
+_LIST = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:countries|governments|nations|states|"
+                   r"deadlines|measures|bans|restrictions)\b|^\s*(?:list|name)\b|"
                    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:banned|restricted|barred|excluded)", re.I)
 _WHEN = re.compile(r"^\s*(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b", re.I)
 _DEADLINE = re.compile(r"\bdeadlines?\b|\bby\s+when\b|\bhow\s+long\b|\btimeline\s+for\b|"
