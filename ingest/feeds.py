@@ -81,12 +81,13 @@ def parse_feed(data: bytes, url: str) -> tuple[str, list[FeedEntry]]:
 
 
 def _entry_date(item: Any) -> date | None:
-    stamp = item.get("published_parsed") or item.get("updated_parsed")
+    # dict.get: feedparser's own get() maps updated <-> published with a DeprecationWarning
+    stamp = dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
     return date(stamp.tm_year, stamp.tm_mon, stamp.tm_mday) if stamp else None
 
 
 def _fingerprint(item: Any, link: str) -> str:
-    parts = [item.get(k) or "" for k in ("id", "title", "published", "updated", "summary")]
+    parts = [dict.get(item, k) or "" for k in ("id", "title", "published", "updated", "summary")]
     return hashlib.sha1("\x1f".join([link, *map(str, parts)]).encode("utf-8")).hexdigest()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.core.errors import IngestError
 from bot.core.types import Document
@@ -25,7 +26,11 @@ def page_metadata(html: str, url: str = "") -> tuple[dict[str, Any], str]:
     )
     if found is None or not (found.text or "").strip():
         return {}, ""
-    meta = {"title": found.title, "outlet": found.sitename or found.hostname,
+    # No host name as outlet here (trafilatura falls back to it): a feed's title is the better
+    # fallback, the host name the last one.
+    host = urlsplit(url).netloc.lower() if url else ""
+    sitename = found.sitename if (found.sitename or "").lower() not in (host, found.hostname) else ""
+    meta = {"title": found.title, "outlet": sitename,
             "author": found.author, "published": found.date, "url": found.url}
     paragraphs = [p.strip() for p in found.text.split("\n") if p.strip()]
     if paragraphs and found.title and paragraphs[0] == found.title.strip():
