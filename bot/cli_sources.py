@@ -23,6 +23,7 @@ def _watch_args(p: argparse.ArgumentParser) -> None:
 @command("watch", "poll RSS/Atom feeds and ingest new or changed entries", _watch_args)
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     """Exit status 1 when a bounded run (--once, --rounds) met a failing feed or article."""
+    from ingest.pipeline import IngestReport
     from ingest.watch import watch
 
     feeds = list(dict.fromkeys([*settings.feeds, *args.feed]))
@@ -34,8 +35,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"watch_interval": max(args.interval, 0.0)})
     rounds = 1 if args.once else args.rounds
 
-    def report_round(n: int, report) -> None:  # noqa: ANN001 - an IngestReport
-        for source, message in report.failed:
+    def report_round(n: int, report: IngestReport) -> None:
+        for _, message in report.failed:
             print(f"error: {message}", file=sys.stderr)
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} round {n}: {report.summary()}", flush=True)
 

@@ -20,6 +20,7 @@ from bot.core.errors import IngestError
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "vendorban/0.1 (+https://github.com/vendorban)"
 TEXT_TYPES = frozenset({
     "text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf",
@@ -118,7 +119,7 @@ def _get(client: httpx.Client, url: str, current: str,
     try:
         with client.stream("GET", current) as response:
             _check_peer(response, url, settings.allow_private_urls)
-            if response.is_redirect:
+            if response.status_code in REDIRECTS:
                 location = response.headers.get("location", "")
                 if not location:
                     raise IngestError(f"{url}: redirect without a Location header")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 import pytest
 
@@ -56,7 +56,7 @@ def rss(site: Site, items: list[tuple[str, str, str]]) -> str:
 
 
 def day(y: int, m: int, d: int) -> str:
-    return format_datetime(datetime(y, m, d, 8, 0, tzinfo=timezone.utc))
+    return format_datetime(datetime(y, m, d, 8, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ def test_watch_picks_up_an_entry_added_between_polls(site, tmp_path, monkeypatch
     items = [("/news/1.html", "Freedonia bars ZTE", day(2022, 1, 5))]
     polls = []
 
-    def feed():  # the second poll sees one more entry
+    def feed(headers):  # the second poll sees one more entry
         polls.append(1)
         extra = [("/news/2.html", "Sylvania review", day(2022, 2, 7))] if len(polls) > 1 else []
         return 200, {"Content-Type": "application/rss+xml"}, rss(site, items + extra).encode()
@@ -264,3 +264,38 @@ def test_watch_survives_a_feed_that_is_down_and_retries_it(site, web_settings):
     second = poll([down, good], web_settings)
     assert (second.new, second.unchanged, second.failed) == (1, 0, [])
     assert site.hits["/news/1.html"] == 1 and site.hits["/broken"] == 2
+
+
+def test_watch_sends_conditional_requests_and_a_304_costs_nothing(site, web_settings):
+    body = rss(site, [("/news/1.html", "Freedonia bars ZTE", day(2022, 1, 5))]).encode()
+    asked = []
+
+    def feed(headers):
+        asked.append(headers.get("If-None-Match"))
+        if headers.get("If-None-Match") == '"v1"':
+            return 304, {"ETag": '"v1"'}, b""
+        return 200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, body
+
+    site.routes["/feed.xml"] = feed
+    assert poll([site.url("/feed.xml")], web_settings).new == 1
+    second = poll([site.url("/feed.xml")], web_settings)
+    assert asked == [None, '"v1"']
+    assert (second.new, second.unchanged, second.failed) == (0, 0, [])
+    assert site.hits["/news/1.html"] == 1
+
+
+def test_html_and_pdf_files_are_read_from_a_folder(web_settings, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    front = "---\ntitle: Our own title\ncountries: [Ruritania]\n---\n"
+    (folder / "page.html").write_text(front + ARTICLE.format(extra=""), encoding="utf-8")
+    (folder / "report.pdf").write_bytes(make_pdf(PAGES, title="Security report"))
+    report = ingest([folder], web_settings, progress=False)
+    assert (report.new, report.failed) == (2, [])
+    by_title = {m["title"]: m for m in Store(web_settings).doc_records().values()}
+    page = by_title["Our own title"]  # front matter wins, the page fills the rest
+    assert (page["outlet"], page["author"], page["countries"]) == (
+        "The Daily Planet", "Lois Lane", '["Ruritania"]')
+    pdf_pages = {p.meta["page"] for p in Store(web_settings).get()
+                 if p.meta["title"] == "Security report"}
+    assert pdf_pages == {1, 2, 3}

@@ -11,7 +11,12 @@ import yaml
 from bot.cli import main
 from bot.core.retrieval import Filters
 from bot.core.timeline import (
-    TimelineError, country_key, load_timeline, numbered_sources, parse_timeline, render_timeline,
+    TimelineError,
+    country_key,
+    load_timeline,
+    numbered_sources,
+    parse_timeline,
+    render_timeline,
     timeline,
 )
 from ingest.pipeline import ingest
@@ -137,6 +142,7 @@ def test_the_index_gives_the_timeline_back_by_country_oldest_first(assistant):
 def test_rendering_numbers_each_distinct_source_once(assistant):
     canada = timeline(assistant, "Canada")
     numbers, sources = numbered_sources(canada)
+    assert numbers[0] == 1 and max(numbers) == len(sources)
     assert len(sources) == len({e.source_url for e in canada}) < len(canada)
     text = render_timeline(canada)
     first = canada[0]

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# A route answers (status, headers, body); a callable route is asked on every request.
+# A route answers (status, headers, body); a callable route is asked, with the request's headers.
 Response = tuple[int, dict[str, str], bytes]
-Route = Response | Callable[[], Response]
+Route = Response | Callable[[dict[str, str]], Response]
 
 
 class Site:
@@ -21,11 +21,11 @@ class Site:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 site.hits[self.path] += 1
                 route = site.routes.get(self.path, (404, {"Content-Type": "text/plain"},
                                                     b"not found"))
-                status, headers, body = route() if callable(route) else route
+                status, headers, body = route(dict(self.headers)) if callable(route) else route
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -58,8 +58,8 @@ def _pdf_string(text: str) -> str:
 def make_pdf(pages: list[list[str]], title: str = "", author: str = "",
              created: str = "") -> bytes:
     """A valid PDF whose page i shows the lines pages[i] in Helvetica (no library needed)."""
-    objects: list[str] = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype "
-                          "/Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    font = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    objects: list[str] = ["<< /Type /Catalog /Pages 2 0 R >>", "", font]
     kids = []
     for lines in pages:
         ops = " T* ".join(f"{_pdf_string(line)} Tj" for line in lines)

@@ -98,16 +98,24 @@ def country_key(name: str) -> str:
     return key
 
 
-class _Records(Protocol):
+class CachedRecords(Protocol):
+    """An Assistant: document records cached per index generation."""
+
     def records(self) -> dict[str, dict]: ...
 
 
-def timeline(index: object, country: str | None = None,
+class StoreRecords(Protocol):
+    """A Store: document records read from Chroma."""
+
+    def doc_records(self) -> dict[str, dict]: ...
+
+
+def timeline(index: CachedRecords | StoreRecords, country: str | None = None,
              vendor: str | None = None) -> list[TimelineEntry]:
     """Timeline entries in the index (an Assistant or a Store), oldest first, optionally for one
     country (case-insensitive, aliases such as UK/Britain) and/or one vendor."""
-    get = getattr(index, "records", None) or getattr(index, "doc_records")
-    entries = [entry_from_record(doc_id, meta) for doc_id, meta in get().items()
+    records = index.records() if hasattr(index, "records") else index.doc_records()
+    entries = [entry_from_record(doc_id, meta) for doc_id, meta in records.items()
                if meta.get("kind") == KIND and meta.get("timeline")]
     if country:
         entries = [e for e in entries if country_key(e.country) == country_key(country)]
