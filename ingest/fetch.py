@@ -44,11 +44,16 @@ class Fetched:
     not_modified: bool = False  # a conditional request answered 304
 
     def text(self) -> str:
-        """The body decoded with the declared charset (UTF-8 by default), bad bytes replaced."""
+        """The body decoded with the declared charset, else UTF-8, else Windows-1252."""
+        if self.charset:
+            try:
+                return self.content.decode(self.charset, errors="replace")
+            except LookupError:  # an unknown charset name in the header
+                pass
         try:
-            return self.content.decode(self.charset or "utf-8", errors="replace")
-        except LookupError:  # an unknown charset name in the header
-            return self.content.decode("utf-8", errors="replace")
+            return self.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.content.decode("cp1252", errors="replace")
 
 
 def is_public(ip: IPAddress) -> bool:

@@ -29,10 +29,20 @@ def page_texts(data: bytes, source: str) -> tuple[list[str], dict[str, Any]]:
         info = reader.metadata
     except PdfReadError as exc:
         raise IngestError(f"{source}: not a readable PDF ({exc})") from exc
+    return pages, pdf_info(info)
+
+
+def pdf_info(info: Any) -> dict[str, Any]:
+    """Title, author and creation date from a PDF's info dictionary; a malformed field is skipped."""
     meta: dict[str, Any] = {}
-    if info is not None:
-        meta = {"title": info.title, "author": info.author, "published": info.creation_date}
-    return pages, {k: v for k, v in meta.items() if v}
+    for key, attr in (("title", "title"), ("author", "author"), ("published", "creation_date")):
+        try:
+            value = getattr(info, attr) if info is not None else None
+        except (ValueError, TypeError):  # pypdf raises on a malformed date string
+            value = None
+        if value:
+            meta[key] = str(value).strip() if isinstance(value, str) else value
+    return meta
 
 
 def clean(text: str) -> str:

@@ -87,7 +87,11 @@ def watch(feed_urls: Sequence[str], settings: Settings, rounds: int | None = Non
     n = 0
     while rounds is None or n < rounds:
         n += 1
-        report = poll(feed_urls, settings, store)
+        try:
+            report = poll(feed_urls, settings, store)
+        except BotError as exc:  # e.g. the index is unavailable: a long watch keeps going
+            log.error("watch round %d failed: %s", n, exc)
+            report = IngestReport(failed=[("index", str(exc))])
         if rounds is not None:  # a bounded run (tests, cron) returns every report
             reports.append(report)
         if on_round is not None:
