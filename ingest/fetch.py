@@ -80,11 +80,17 @@ def check_url(url: str, allow_private: bool) -> None:
         raise IngestError(f"{url}: only http:// and https:// URLs can be fetched")
     if allow_private:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    for ip in resolve(parts.hostname, port):
+    try:
+        addresses = resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except IngestError as exc:
+        raise IngestError(f"{url}: {exc}") from exc
+    except ValueError as exc:  # a port out of range
+        raise IngestError(f"{url}: not a valid URL ({exc})") from exc
+    for ip in addresses:
         if not is_public(ip):
-            raise IngestError(f"{url}: refused, {parts.hostname} is a private or local address "
-                              f"({ip}); set VENDORBAN_ALLOW_PRIVATE_URLS=true to allow it")
+            host = parts.hostname if parts.hostname == str(ip) else f"{parts.hostname} ({ip})"
+            raise IngestError(f"{url}: refused, {host} is a private or local address; "
+                              "set VENDORBAN_ALLOW_PRIVATE_URLS=true to allow it")
 
 
 def _check_peer(response: httpx.Response, url: str, allow_private: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,8 @@ def load(path: Path, source: str) -> list[Document]:
 
 
 def is_url(value: str) -> bool:
-    """Whether a command-line source is a URL rather than a path."""
-    return urlsplit(str(value)).scheme in ("http", "https")
+    """Whether a command-line source is a URL (scheme://...) rather than a path."""
+    return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", str(value)) is not None
 
 
 def load_url(url: str, settings: Settings, fallback: dict[str, Any] | None = None) -> list[Document]:

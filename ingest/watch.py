@@ -50,7 +50,7 @@ def poll(feed_urls: Sequence[str], settings: Settings, store: Store | None = Non
         try:
             feed = read_feed(url, settings, old.get("etag", ""), old.get("last_modified", ""))
         except BotError as exc:
-            log.warning("feed %s is unavailable (will retry next round): %s", url, exc)
+            log.info("feed %s is unavailable (will retry next round): %s", url, exc)
             report.failed.append((url, str(exc)))
             continue
         if feed.not_modified:

@@ -299,3 +299,18 @@ def test_html_and_pdf_files_are_read_from_a_folder(web_settings, tmp_path):
     pdf_pages = {p.meta["page"] for p in Store(web_settings).get()
                  if p.meta["title"] == "Security report"}
     assert pdf_pages == {1, 2, 3}
+
+
+def test_watch_updates_an_entry_that_changed_in_the_feed(site, web_settings):
+    feed = site.url("/feed.xml")
+    assert poll([feed], web_settings).new == 2
+    site.serve("/news/1.html", BARE.format(text="Freedonia lifted its ban on ZTE in March."))
+    assert poll([feed], web_settings).changed == 0  # the feed did not say so: nothing fetched
+    site.serve("/feed.xml", rss(site, [("/news/1.html", "Freedonia lifts ZTE ban", day(2022, 3, 1)),
+                                       ("/news/2.html", "Sylvania review", day(2022, 2, 7))]),
+               "application/rss+xml")
+    report = poll([feed], web_settings)
+    assert (report.changed, report.new, report.unchanged) == (1, 0, 0)
+    assert site.hits["/news/1.html"] == 2 and site.hits["/news/2.html"] == 1
+    meta = records_by_url(web_settings)[site.url("/news/1.html")]
+    assert (meta["title"], meta["published"]) == ("Freedonia lifts ZTE ban", "2022-03-01")
