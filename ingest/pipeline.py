@@ -119,7 +119,7 @@ def ingest(
     report = IngestReport()
     docs, roots, loaded = collect(paths, settings, report)
     for feed in feeds:
-        add_documents(docs, collect_feed(feed, settings, report), loaded, report)
+        add_documents(docs, collect_feed(feed, settings, report), report)
     ingest_documents(list(docs.values()), settings, store, progress, report,
                      prune_roots=roots if prune else None, loaded=loaded)
     report.seconds = time.perf_counter() - started
@@ -178,26 +178,32 @@ def collect(paths: Iterable[Path | str], settings: Settings, report: IngestRepor
 
 def add_source(docs: dict[str, Document], source: str, load: Callable[[], list[Document]],
                loaded: set[str], report: IngestReport) -> None:
-    """Load one source into `docs`; an IngestError (or a clash of ids) is reported, not raised."""
+    """Load one source into `docs` whole or not at all; its failure is reported, not raised."""
     try:
-        add_documents(docs, load(), loaded, report, strict=True)
-        loaded.add(source)
+        new = load()
+        clash = next((d for d in new if _clashes(docs, d)), None)
+        if clash is not None:
+            raise IngestError(f"{source}: same document id (same url) as {docs[clash.doc_id].source}")
     except BotError as exc:
         report.failed.append((source, str(exc)))
+        return
+    docs.update((d.doc_id, d) for d in new)
+    loaded.add(source)
 
 
-def add_documents(docs: dict[str, Document], new: Iterable[Document], loaded: set[str],
-                  report: IngestReport, strict: bool = False) -> None:
-    """Add documents by id; the same source twice is kept once, two sources with one id clash."""
+def add_documents(docs: dict[str, Document], new: Iterable[Document], report: IngestReport) -> None:
+    """Add documents (feed entries) by id; one clashing with another source's is reported."""
     for doc in new:
-        old = docs.get(doc.doc_id)
-        if old is not None and old.source != doc.source:
-            message = f"{doc.source}: same document id (same url) as {old.source}"
-            if strict:
-                raise IngestError(message)
-            report.failed.append((doc.source, message))
-            continue
-        docs[doc.doc_id] = doc
+        if _clashes(docs, doc):
+            clash = f"{doc.source}: same document id (same url) as {docs[doc.doc_id].source}"
+            report.failed.append((doc.source, clash))
+        else:
+            docs[doc.doc_id] = doc
+
+
+def _clashes(docs: dict[str, Document], doc: Document) -> bool:
+    """Another source already gave this id (the same source twice is no clash)."""
+    return doc.doc_id in docs and docs[doc.doc_id].source != doc.source
 
 
 def plan(docs: list[Document], records: dict[str, dict], settings: Settings,

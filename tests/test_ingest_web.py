@@ -314,3 +314,13 @@ def test_watch_updates_an_entry_that_changed_in_the_feed(site, web_settings):
     assert site.hits["/news/1.html"] == 2 and site.hits["/news/2.html"] == 1
     meta = records_by_url(web_settings)[site.url("/news/1.html")]
     assert (meta["title"], meta["published"]) == ("Freedonia lifts ZTE ban", "2022-03-01")
+
+
+def test_a_url_and_a_file_claiming_the_same_url_clash_and_the_file_is_kept(
+        site, web_settings, tmp_path):
+    url = site.url("/article.html")
+    note = tmp_path / "note.md"
+    note.write_text(f"---\ntitle: A note\nurl: {url}\n---\nA note about Ruritania.\n", "utf-8")
+    report = ingest([note, url], web_settings, progress=False)
+    assert report.new == 1 and report.failed == [
+        (url, f"{url}: same document id (same url) as {note}")]
