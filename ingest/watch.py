@@ -70,7 +70,8 @@ def poll(feed_urls: Sequence[str], settings: Settings, store: Store | None = Non
 
 def remember(feed: Feed, old: dict, wanted: list[FeedEntry], failed: set[str]) -> dict:
     """The feed's new state: ingested entries are seen; failed ones will be tried again."""
-    entries = dict(old.get("entries", {}))
+    current = {e.key for e in feed.entries}  # entries gone from the feed are forgotten (bounded)
+    entries = {k: v for k, v in old.get("entries", {}).items() if k in current}
     entries.update({e.key: e.fingerprint for e in wanted if e.link not in failed})
     complete = not any(e.link in failed for e in wanted)
     # Keep the validators only when every entry made it, or a 304 would hide the failed ones.

@@ -324,3 +324,16 @@ def test_a_url_and_a_file_claiming_the_same_url_clash_and_the_file_is_kept(
     report = ingest([note, url], web_settings, progress=False)
     assert report.new == 1 and report.failed == [
         (url, f"{url}: same document id (same url) as {note}")]
+
+
+def test_watch_state_forgets_entries_that_left_the_feed(site, web_settings):
+    from ingest.watch import load_state
+
+    feed = site.url("/feed.xml")
+    poll([feed], web_settings)
+    assert set(load_state(web_settings)[feed]["entries"]) == {
+        site.url("/news/1.html"), site.url("/news/2.html")}  # guids, made absolute
+    site.serve("/feed.xml", rss(site, [("/news/2.html", "Sylvania review", day(2022, 2, 7))]),
+               "application/rss+xml")
+    assert poll([feed], web_settings).unchanged == 0
+    assert set(load_state(web_settings)[feed]["entries"]) == {site.url("/news/2.html")}

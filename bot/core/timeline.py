@@ -2,7 +2,9 @@
 
 For front ends: `timeline(assistant, country)` gives the entries (oldest first) and
 `render_timeline(entries)` a plain-text list with [n] markers and numbered sources;
-`numbered_sources(entries)` gives the numbers and sources to render in another markup.
+`numbered_sources(entries)` gives the numbers and sources to render in another markup. Call
+`assistant.ensure_ready()` first to turn an empty index into the usual EmptyIndexError; an index
+without timeline documents gives an empty list.
 """
 
 from __future__ import annotations
