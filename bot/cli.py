@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.core.config import Settings, load_settings
 from bot.core.errors import BotError
+from ingest.documents import KINDS
 
 log = logging.getLogger("vendorban")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -30,7 +31,7 @@ def add_filter_args(parser: argparse.ArgumentParser) -> None:
     """--country/--vendor/--kind/--speaker/--since/--until, shared by ask-like commands."""
     parser.add_argument("--country", help="only sources about this country")
     parser.add_argument("--vendor", help="only sources about this vendor (Huawei, ZTE...)")
-    parser.add_argument("--kind", choices=["article", "statement"], help="only this kind")
+    parser.add_argument("--kind", choices=KINDS, help="only this kind")
     parser.add_argument("--since", type=date.fromisoformat, help="published on/after YYYY-MM-DD")
     parser.add_argument("--until", type=date.fromisoformat, help="published on/before YYYY-MM-DD")
 
@@ -43,7 +44,10 @@ def filters_from(args: argparse.Namespace):  # noqa: ANN201
 
 
 def _ingest_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", help="files or folders (default: the corpus folder)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files, folders or http(s) URLs (default: the corpus folder)")
+    p.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="an RSS/Atom feed whose linked articles are ingested (repeatable)")
     p.add_argument("--prune", action="store_true", help="remove documents whose file is gone")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -51,9 +55,13 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 @command("ingest", "add or update documents in the index", _ingest_args)
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import ingest
+    from ingest.sources import is_url
 
-    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
-    report = ingest(paths, settings, prune=args.prune, progress=False if args.quiet else None)
+    paths: list[Path | str] = [p if is_url(p) else Path(p) for p in args.paths]
+    if not paths and not args.feed:
+        paths = [settings.corpus_dir]
+    report = ingest(paths, settings, prune=args.prune, progress=False if args.quiet else None,
+                    feeds=args.feed)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
     print(report.summary())
@@ -120,7 +128,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
-COMMAND_MODULES: tuple[str, ...] = ("bot.evaluation.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("bot.evaluation.cli", "bot.cli_sources")
 
 
 def build_parser() -> argparse.ArgumentParser:

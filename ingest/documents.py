@@ -15,7 +15,7 @@ from bot.core.types import Document
 
 log = logging.getLogger(__name__)
 
-KINDS = ("article", "statement")
+KINDS = ("article", "statement", "timeline")
 LIST_FIELDS = ("speakers", "countries", "vendors")
 TEXT_FIELDS = ("title", "url", "outlet", "language", "author")
 

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from bot.core.store import Store, flag
 from bot.core.types import Chunk, Document
 from ingest import sources
 from ingest.chunking import chunk_document
+from ingest.feeds import collect_feed
 
 log = logging.getLogger(__name__)
 CHUNKER_VERSION = "1"
@@ -77,6 +78,7 @@ def document_meta(doc: Document, digest: str, speakers: Sequence[str]) -> dict:
         "countries": json.dumps(list(doc.countries)), "vendors": json.dumps(list(doc.vendors)),
         "speakers": json.dumps(list(speakers)),
     }
+    meta.update((key, value) for key, value in doc.extra if key not in meta)
     for country in doc.countries:
         meta[flag("country", country)] = True
     for vendor in doc.vendors:
@@ -110,42 +112,98 @@ def page_of(doc: Document, offset: int) -> int:
 
 def ingest(
     paths: Iterable[Path | str], settings: Settings, store: Store | None = None,
-    prune: bool = False, progress: bool | None = None,
+    prune: bool = False, progress: bool | None = None, feeds: Iterable[str] = (),
 ) -> IngestReport:
-    """Ingest files and folders; unchanged documents cost a hash and nothing more."""
+    """Ingest files, folders, URLs and feeds; unchanged documents cost a hash and nothing more."""
     started = time.perf_counter()
-    store = store or Store(settings)
     report = IngestReport()
-    docs, roots = collect(paths, report)
-    todo = plan(docs, store.doc_records(), settings, report)
-    write(todo, store, settings, report, progress)
-    if prune:
-        prune_missing(store, roots, {d.doc_id for d in docs}, report)
-    if report.wrote:
-        store.mark_updated()
+    docs, roots, loaded = collect(paths, settings, report)
+    for feed in feeds:
+        add_documents(docs, collect_feed(feed, settings, report), report)
+    ingest_documents(list(docs.values()), settings, store, progress, report,
+                     prune_roots=roots if prune else None, loaded=loaded)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def collect(paths: Iterable[Path | str], report: IngestReport) -> tuple[list[Document], list[str]]:
-    """Load every source; a failing one is reported and the rest go on."""
+def ingest_documents(
+    docs: Sequence[Document], settings: Settings, store: Store | None = None,
+    progress: bool | None = None, report: IngestReport | None = None,
+    prune_roots: list[str] | None = None, loaded: set[str] | None = None,
+) -> IngestReport:
+    """Write already-loaded Documents (files, URLs, feed entries), skipping unchanged ones.
+
+    `loaded`: sources read whole this run, whose other documents in the index are stale and
+    removed; `prune_roots`: folders whose documents with a missing file are removed.
+    """
+    started = time.perf_counter()
+    store = store or Store(settings)
+    report = report if report is not None else IngestReport()
+    records = store.doc_records()
+    todo = plan(list(docs), records, settings, report)
+    write(todo, store, settings, report, progress)
+    seen = {d.doc_id for d in docs}
+    remove_stale(store, records, loaded or set(), seen, report)
+    if prune_roots is not None:
+        prune_missing(store, prune_roots, seen, report)
+    if report.wrote:
+        store.mark_updated()
+    report.seconds += time.perf_counter() - started
+    return report
+
+
+def collect(paths: Iterable[Path | str], settings: Settings, report: IngestReport,
+            ) -> tuple[dict[str, Document], list[str], set[str]]:
+    """Load every source (file, folder or URL); a failing one is reported and the rest go on.
+
+    Returns the documents by id, the folders and files given, and the sources loaded whole.
+    """
     docs: dict[str, Document] = {}
-    roots = []
+    roots: list[str] = []
+    loaded: set[str] = set()
     for raw in paths:
+        if sources.is_url(str(raw)):
+            add_source(docs, str(raw), lambda u=str(raw): sources.load_url(u, settings),
+                       loaded, report)
+            continue
         path = Path(raw)
         if not path.exists():
             report.failed.append((str(path), f"{path}: no such file or directory"))
             continue
         roots.append(str(path))
         for file in sources.discover(path):
-            try:
-                for doc in sources.load(file, str(file)):
-                    if doc.doc_id in docs:
-                        raise IngestError(f"{file}: same url as {docs[doc.doc_id].source}")
-                    docs[doc.doc_id] = doc
-            except BotError as exc:
-                report.failed.append((str(file), str(exc)))
-    return list(docs.values()), roots
+            add_source(docs, str(file), lambda f=file: sources.load(f, str(f)), loaded, report)
+    return docs, roots, loaded
+
+
+def add_source(docs: dict[str, Document], source: str, load: Callable[[], list[Document]],
+               loaded: set[str], report: IngestReport) -> None:
+    """Load one source into `docs` whole or not at all; its failure is reported, not raised."""
+    try:
+        new = load()
+        clash = next((d for d in new if _clashes(docs, d)), None)
+        if clash is not None:
+            raise IngestError(f"{source}: same document id (same url) as {docs[clash.doc_id].source}")
+    except BotError as exc:
+        report.failed.append((source, str(exc)))
+        return
+    docs.update((d.doc_id, d) for d in new)
+    loaded.add(source)
+
+
+def add_documents(docs: dict[str, Document], new: Iterable[Document], report: IngestReport) -> None:
+    """Add documents (feed entries) by id; one clashing with another source's is reported."""
+    for doc in new:
+        if _clashes(docs, doc):
+            clash = f"{doc.source}: same document id (same url) as {docs[doc.doc_id].source}"
+            report.failed.append((doc.source, clash))
+        else:
+            docs[doc.doc_id] = doc
+
+
+def _clashes(docs: dict[str, Document], doc: Document) -> bool:
+    """Another source already gave this id (the same source twice is no clash)."""
+    return doc.doc_id in docs and docs[doc.doc_id].source != doc.source
 
 
 def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
@@ -204,6 +262,15 @@ def _write_group(group, store, embedder, report, bar) -> None:  # noqa: ANN001
 def embed_text(doc: Document, chunk: Chunk) -> str:
     """What is embedded for a chunk: its title gives the passage its topic."""
     return f"{doc.title}\n{chunk.text}"
+
+
+def remove_stale(store: Store, records: dict[str, dict], loaded: set[str], seen: set[str],
+                 report: IngestReport) -> None:
+    """Remove documents a source gave before but no longer gives (an edited timeline entry)."""
+    for doc_id, meta in records.items():
+        if doc_id not in seen and meta.get("source") in loaded:
+            store.delete_document(doc_id)
+            report.removed += 1
 
 
 def prune_missing(store: Store, roots: list[str], seen: set[str], report: IngestReport) -> None:

@@ -1,12 +1,22 @@
-"""Which loader reads which source: file suffix -> loader returning Documents."""
+"""Which loader reads which source: file suffix -> loader, fetched media type -> loader."""
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+from bot.core.config import Settings
+from bot.core.errors import IngestError
 from bot.core.types import Document
-from ingest.documents import load_text_file
+from ingest.documents import document_from_fields, load_text_file, split_front_matter
+from ingest.fetch import Fetched, fetch
+from ingest.html import document_from_html, load_html_file
+from ingest.pdf import document_from_pdf, load_pdf_file
+from ingest.timeline import FILE_PATTERN, load_timeline_file
 
 Loader = Callable[[Path, str], list[Document]]
 
@@ -15,12 +25,27 @@ LOADERS: dict[str, Loader] = {
     ".markdown": load_text_file,
     ".txt": load_text_file,
 }
+PATTERNS: dict[str, str] = {}  # suffix -> file-name pattern a file must match to be discovered
 
 
-def register(suffixes: tuple[str, ...], loader: Loader) -> None:
-    """Add a loader for more file types (HTML, PDF, timelines...)."""
+def register(suffixes: tuple[str, ...], loader: Loader, pattern: str | None = None) -> None:
+    """Add a loader for more file types; `pattern` (e.g. "timeline*") limits which files it takes."""
     for suffix in suffixes:
         LOADERS[suffix] = loader
+        if pattern:
+            PATTERNS[suffix] = pattern + suffix
+
+
+register((".html", ".htm"), load_html_file)
+register((".pdf",), load_pdf_file)
+register((".yaml", ".yml"), load_timeline_file, pattern=FILE_PATTERN)
+
+
+def readable(path: Path) -> bool:
+    """Whether some loader takes this file (by suffix, and by name where a pattern is set)."""
+    suffix = path.suffix.lower()
+    pattern = PATTERNS.get(suffix)
+    return suffix in LOADERS and (pattern is None or fnmatch.fnmatch(path.name.lower(), pattern))
 
 
 def discover(path: Path) -> Iterator[Path]:
@@ -30,10 +55,34 @@ def discover(path: Path) -> Iterator[Path]:
         return
     for child in sorted(path.rglob("*")):
         hidden = any(part.startswith((".", "_")) for part in child.relative_to(path).parts)
-        if child.is_file() and not hidden and child.suffix.lower() in LOADERS:
+        if child.is_file() and not hidden and readable(child):
             yield child
 
 
 def load(path: Path, source: str) -> list[Document]:
     """Documents of one file, through the loader for its suffix (plain text when unknown)."""
     return LOADERS.get(path.suffix.lower(), load_text_file)(path, source)
+
+
+def is_url(value: str) -> bool:
+    """Whether a command-line source is a URL (scheme://...) rather than a path."""
+    return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", str(value)) is not None
+
+
+def load_url(url: str, settings: Settings, fallback: dict[str, Any] | None = None) -> list[Document]:
+    """The Document at a URL (HTML, PDF or text); `source` and `url` are the URL asked for."""
+    return [document_from_fetched(fetch(url, settings), fallback)]
+
+
+def document_from_fetched(fetched: Fetched, fallback: dict[str, Any] | None = None) -> Document:
+    """A fetched body as a Document, by its media type; the host name stands in for a missing outlet."""
+    url = fetched.url
+    fallback = {"outlet": urlsplit(fetched.final_url).hostname or "", **(fallback or {})}
+    if fetched.media_type == "application/pdf":
+        return document_from_pdf(fetched.content, url, url, fallback)
+    if fetched.media_type in ("text/html", "application/xhtml+xml"):
+        return document_from_html(fetched.text(), url, url, fallback)
+    if fetched.media_type in ("text/plain", "text/markdown"):
+        meta, body = split_front_matter(fetched.text().replace("\r\n", "\n"), url)
+        return document_from_fields({**fallback, **(meta or {}), "url": url}, body, url)
+    raise IngestError(f"{url}: {fetched.media_type} is not an article (is it a feed? use --feed)")

@@ -24,6 +24,7 @@ class Document:
     language: str = "en"
     author: str = ""
     pages: tuple[int, ...] = ()  # start offset of each PDF page, when the source has pages
+    extra: tuple[tuple[str, str], ...] = ()  # more (key, value) metadata, e.g. a timeline entry
 
 
 @dataclass(frozen=True)

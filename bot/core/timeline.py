@@ -1,0 +1,159 @@
+"""The timeline of measures: the entry schema, reading entries back from the index, rendering.
+
+For front ends: `timeline(assistant, country)` gives the entries (oldest first) and
+`render_timeline(entries)` a plain-text list with [n] markers and numbered sources;
+`numbered_sources(entries)` gives the numbers and sources to render in another markup. Call
+`assistant.ensure_ready()` first to turn an empty index into the usual EmptyIndexError; an index
+without timeline documents gives an empty list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import BotError
+
+Status = Literal["announced", "in force", "reported", "proposed", "reversed", "completed"]
+KIND = "timeline"  # the `kind` of timeline documents in the index
+COUNTRY_ALIASES = {
+    "united kingdom": ("uk", "u.k.", "britain", "great britain", "gb", "england"),
+    "united states": ("us", "u.s.", "usa", "u.s.a.", "united states of america", "america"),
+    "european union": ("eu", "e.u."),
+}
+
+
+class TimelineEntry(BaseModel):
+    """One dated measure: who did what, where, to which vendors, and the source that says so."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    date: date
+    country: str = Field(min_length=1, description="Country or bloc, e.g. United Kingdom, EU.")
+    body: str = Field(min_length=1, description="Who took the measure.")
+    measure: str = Field(min_length=1, description="What was decided, in a sentence.")
+    scope: str = Field(min_length=1, description="What it applies to.")
+    vendors: list[str] = Field(description="Vendors named; empty when none is.")
+    status: Status
+    source_url: str = Field(description="http(s) link to the source.")
+    source: str = Field(min_length=1, description="Outlet or issuing body of the source.")
+    doc_id: str = Field("", description="Index document id (set when read from the index).")
+
+    @field_validator("source_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class TimelineError(BotError):
+    """A timeline file does not match the schema; the message lists each problem."""
+
+
+def parse_timeline(text: str, source: str) -> list[TimelineEntry]:
+    """Entries of a timeline YAML text; TimelineError listing every invalid entry."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TimelineError(f"{source}: broken YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(raw, list):
+        raise TimelineError(f"{source}: a timeline is a YAML list of entries")
+    entries, problems = [], []
+    for n, item in enumerate(raw, 1):
+        if isinstance(item, dict) and "doc_id" in item:
+            problems.append(f"entry {n}: unknown key 'doc_id'")
+            continue
+        try:
+            entries.append(TimelineEntry.model_validate(item))
+        except ValidationError as exc:
+            problems += [f"entry {n}: {_where(e)}{e['msg']}" for e in exc.errors()]
+    if problems:
+        raise TimelineError(f"{source}: " + "; ".join(problems))
+    return entries
+
+
+def _where(error: dict) -> str:
+    return f"{'.'.join(map(str, error['loc']))}: " if error.get("loc") else ""
+
+
+def load_timeline(path: Path) -> list[TimelineEntry]:
+    """Entries of a timeline YAML file (see `parse_timeline`)."""
+    return parse_timeline(path.read_text(encoding="utf-8"), str(path))
+
+
+def country_key(name: str) -> str:
+    """A country's canonical lower-case name: "UK", "Britain" -> "united kingdom"."""
+    key = " ".join(name.lower().split())
+    key = key.removeprefix("the ")
+    for canonical, aliases in COUNTRY_ALIASES.items():
+        if key == canonical or key in aliases:
+            return canonical
+    return key
+
+
+class CachedRecords(Protocol):
+    """An Assistant: document records cached per index generation."""
+
+    def records(self) -> dict[str, dict]: ...
+
+
+class StoreRecords(Protocol):
+    """A Store: document records read from Chroma."""
+
+    def doc_records(self) -> dict[str, dict]: ...
+
+
+def timeline(index: CachedRecords | StoreRecords, country: str | None = None,
+             vendor: str | None = None) -> list[TimelineEntry]:
+    """Timeline entries in the index (an Assistant or a Store), oldest first, optionally for one
+    country (case-insensitive, aliases such as UK/Britain) and/or one vendor."""
+    records = index.records() if hasattr(index, "records") else index.doc_records()
+    entries = [entry_from_record(doc_id, meta) for doc_id, meta in records.items()
+               if meta.get("kind") == KIND and meta.get("timeline")]
+    if country:
+        entries = [e for e in entries if country_key(e.country) == country_key(country)]
+    if vendor:
+        entries = [e for e in entries if vendor.lower() in (v.lower() for v in e.vendors)]
+    return sorted(entries, key=lambda e: (e.date, e.country, e.measure))
+
+
+def entry_from_record(doc_id: str, meta: dict) -> TimelineEntry:
+    """The entry stored (as JSON under "timeline") in a timeline document's record."""
+    return TimelineEntry.model_validate({**json.loads(meta["timeline"]), "doc_id": doc_id})
+
+
+def numbered_sources(entries: Sequence[TimelineEntry]) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """(the source number of each entry, [(number, source, url)]); one number per distinct URL."""
+    numbers: dict[str, int] = {}
+    sources: list[tuple[int, str, str]] = []
+    for e in entries:
+        if e.source_url not in numbers:
+            numbers[e.source_url] = len(numbers) + 1
+            sources.append((numbers[e.source_url], e.source, e.source_url))
+    return [numbers[e.source_url] for e in entries], sources
+
+
+def entry_line(entry: TimelineEntry) -> str:
+    """One entry: "2020-07-14  United Kingdom, UK government (DCMS): ... (announced; Huawei)"."""
+    detail = "; ".join([entry.status, *([", ".join(entry.vendors)] if entry.vendors else [])])
+    return (f"{entry.date.isoformat()}  {entry.country}, {entry.body}: "
+            f"{entry.measure.rstrip('.')} ({detail})")
+
+
+def render_timeline(entries: Sequence[TimelineEntry]) -> str:
+    """Plain text: one dated line per entry with an [n] marker, then the numbered sources."""
+    if not entries:
+        return "No timeline entries found."
+    numbers, sources = numbered_sources(entries)
+    lines = [f"{entry_line(e)} [{n}]" for e, n in zip(entries, numbers, strict=True)]
+    lines += ["", "Sources:"] + [f"[{n}] {source} {url}" for n, source, url in sources]
+    return "\n".join(lines)
