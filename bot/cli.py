@@ -120,7 +120,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.discord_bot.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,4 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: under `python -m bot.cli` this file is `__main__`, and
+    # sub-command modules register with `bot.cli.COMMANDS`, not with `__main__.COMMANDS`.
+    from bot.cli import main as cli_main
+
+    sys.exit(cli_main())
