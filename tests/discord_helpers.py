@@ -1,0 +1,89 @@
+"""Test helpers for the Discord adapters: a recording fake Interaction and a limits checker."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+LIMITS = {"content": 2000, "title": 256, "description": 4096, "fields": 25, "field_name": 256,
+          "field_value": 1024, "footer": 2048, "author": 256, "total": 6000, "embeds": 10}
+
+
+def u16(text: str) -> int:
+    """Length in UTF-16 code units, the strictest count Discord may apply."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def limit_violations(payload: dict) -> list[str]:
+    """Every Discord limit the payload breaks (empty when it fits)."""
+    bad = []
+    if u16(payload.get("content") or "") > LIMITS["content"]:
+        bad.append("content")
+    embeds = payload.get("embeds") or []
+    if len(embeds) > LIMITS["embeds"]:
+        bad.append("embed count")
+    total = 0
+    for e in embeds:
+        parts = {"title": e.get("title") or "", "description": e.get("description") or "",
+                 "footer": (e.get("footer") or {}).get("text") or "",
+                 "author": (e.get("author") or {}).get("name") or ""}
+        bad += [k for k, v in parts.items() if u16(v) > LIMITS[k]]
+        total += sum(u16(v) for v in parts.values())
+        fields = e.get("fields") or []
+        if len(fields) > LIMITS["fields"]:
+            bad.append("field count")
+        for f in fields:
+            if not f["name"] or not f["value"]:
+                bad.append("empty field")
+            if u16(f["name"]) > LIMITS["field_name"] or u16(f["value"]) > LIMITS["field_value"]:
+                bad.append("field size")
+            total += u16(f["name"]) + u16(f["value"])
+    if total > LIMITS["total"]:
+        bad.append(f"total {total}")
+    if payload.get("allowed_mentions") != {"parse": []}:
+        bad.append("allowed_mentions")
+    return bad
+
+
+class FakeInteraction:
+    """Stands in for discord.Interaction: records defer, send_message, followup.send, delete."""
+
+    def __init__(self, user_id: int = 1) -> None:
+        self.user = SimpleNamespace(id=user_id)
+        self.calls: list[tuple[str, dict]] = []
+        self._done = False
+        self.response = SimpleNamespace(defer=self._defer, send_message=self._send_message,
+                                        is_done=lambda: self._done)
+        self.followup = SimpleNamespace(send=self._followup)
+
+    async def _defer(self, *, ephemeral: bool = False, thinking: bool = False) -> None:
+        assert not self._done, "interaction answered twice"
+        self._done = True
+        self.calls.append(("defer", {"ephemeral": ephemeral, "thinking": thinking}))
+
+    async def _send_message(self, content: str | None = None, **kwargs) -> None:
+        assert not self._done, "interaction answered twice"
+        self._done = True
+        self.calls.append(("send_message", {"content": content, **kwargs}))
+
+    async def _followup(self, content: str | None = None, **kwargs) -> None:
+        assert self._done, "follow-up before the interaction was answered"
+        self.calls.append(("followup", {"content": content, **kwargs}))
+
+    async def delete_original_response(self) -> None:
+        self.calls.append(("delete_original", {}))
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.calls]
+
+    def payload(self) -> dict:
+        """The follow-up as a render payload (embeds back to dicts) for the limits checker."""
+        sent = next(kw for kind, kw in self.calls if kind == "followup")
+        return {"content": sent.get("content") or "",
+                "embeds": [e.to_dict() for e in sent.get("embeds", [])],
+                "allowed_mentions": {"parse": []} if _mentions_none(sent) else "permissive"}
+
+
+def _mentions_none(sent: dict) -> bool:
+    mentions = sent.get("allowed_mentions")
+    return mentions is not None and mentions.to_dict() == {"parse": []}
