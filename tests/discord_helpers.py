@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import queue
+import re
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 LIMITS = {"content": 2000, "title": 256, "description": 4096, "fields": 25, "field_name": 256,
@@ -87,3 +92,77 @@ class FakeInteraction:
 def _mentions_none(sent: dict) -> bool:
     mentions = sent.get("allowed_mentions")
     return mentions is not None and mentions.to_dict() == {"parse": []}
+
+
+def _json_or_text(body: bytes) -> object:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+def _canned_reply(method: str, path: str) -> dict:
+    """Just enough of Discord's replies for discord.py to parse them."""
+    callback = re.search(r"/interactions/(\d+)/[^/]+/callback", path)
+    if callback:
+        return {"interaction": {"id": callback.group(1), "type": 2,
+                                "response_message_loading": True}}
+    if method == "POST" and "/webhooks/" in path:
+        return {"id": "900", "channel_id": "800", "type": 0, "content": "", "embeds": [],
+                "attachments": [], "timestamp": "2024-01-01T00:00:00+00:00",
+                "edited_timestamp": None, "mentions": [], "mention_roles": [], "pinned": False,
+                "mention_everyone": False, "tts": False, "flags": 0,
+                "author": {"id": "700", "username": "vendorban", "discriminator": "0",
+                           "avatar": None}}
+    return {}
+
+
+class FakeDiscordAPI(ThreadingHTTPServer):
+    """Stands in for Discord's webhook API: records every request, can fail the next ones."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Receiver)
+        self.received: queue.Queue = queue.Queue()
+        self.fail_next = 0
+        self._others: list[dict] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/v10"
+
+    def requests_for(self, token: str, count: int, timeout: float = 60) -> list[dict]:
+        """The first `count` requests whose path holds `token` (waiting at most `timeout`)."""
+        found, deadline = [], time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            try:
+                item = self.received.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            (found if token in item["path"] else self._others).append(item)
+        for item in self._others:  # leave other tests' requests in the queue
+            self.received.put(item)
+        self._others = []
+        return found
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    def _record(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status = 200
+        if self.server.fail_next > 0:
+            self.server.fail_next -= 1
+            status = 500
+        self.server.received.put({"method": self.command, "path": self.path, "status": status,
+                                  "json": _json_or_text(body)})
+        reply = json.dumps(_canned_reply(self.command, self.path)).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    do_PATCH = do_POST = do_DELETE = _record
+
+    def log_message(self, *args) -> None:
+        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ def commands_for(assistant, cooldown: float = 0.0) -> dict:
     return {c.name: c for c in make_commands(assistant, Cooldown(cooldown))}
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -111,7 +112,7 @@ def test_an_empty_index_is_explained_privately_after_the_public_defer(tmp_path):
 
 def test_unexpected_errors_are_logged_with_traceback_and_shown_briefly(assistant, monkeypatch,
                                                                        caplog):
-    def explode(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def explode(*args, **kwargs):
         raise RuntimeError("internal detail 0xdeadbeef")
 
     monkeypatch.setattr(assistant, "ask", explode)
@@ -161,7 +162,7 @@ def test_mentions_in_a_passage_ping_no_one(tmp_path):
 def test_the_event_loop_keeps_ticking_while_an_answer_is_computed(assistant, monkeypatch):
     real_ask = assistant.ask
 
-    def slow_ask(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def slow_ask(*args, **kwargs):
         time.sleep(0.6)  # a slow model call, blocking its thread
         return real_ask(*args, **kwargs)
 
@@ -184,7 +185,7 @@ def test_the_event_loop_keeps_ticking_while_an_answer_is_computed(assistant, mon
         return ticks
 
     ticks = run(scenario())
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) >= 30  # ~0.6 s of ticking at 10 ms
     assert max(gaps) < 0.25
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import queue
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -17,60 +15,11 @@ import uvicorn
 from nacl.signing import SigningKey
 
 from bot.discord_bot.http import build_app, build_router
-from tests.discord_helpers import limit_violations
+from tests.discord_helpers import FakeDiscordAPI, limit_violations
 
 APP_ID = "123456789012345678"
 SUGA_WORDS = "Cybersecurity is becoming an important issue in Japan"
 _ids = itertools.count(1000)
-
-
-class FakeDiscordAPI(ThreadingHTTPServer):
-    """Stands in for Discord's webhook API: records every request, can fail the next ones."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Receiver)
-        self.received: queue.Queue = queue.Queue()
-        self.fail_next = 0
-        self._others: list[dict] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/api/v10"
-
-    def requests_for(self, token: str, count: int, timeout: float = 60) -> list[dict]:
-        """The first `count` requests whose path holds `token` (waiting at most `timeout`)."""
-        found, deadline = [], time.monotonic() + timeout
-        while len(found) < count and time.monotonic() < deadline:
-            try:
-                item = self.received.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            (found if token in item["path"] else self._others).append(item)
-        for item in self._others:  # leave other tests' requests in the queue
-            self.received.put(item)
-        self._others = []
-        return found
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    def _record(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status = 200
-        if self.server.fail_next > 0:
-            self.server.fail_next -= 1
-            status = 500
-        self.server.received.put({"method": self.command, "path": self.path, "status": status,
-                                  "json": json.loads(body) if body else None})
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    do_PATCH = do_POST = do_DELETE = _record
-
-    def log_message(self, *args) -> None:  # noqa: ANN002
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +37,7 @@ def signing_key() -> SigningKey:
     return SigningKey.generate()
 
 
-def serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:  # noqa: ANN001
+def serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
     """Start uvicorn on a free 127.0.0.1 port in a thread; wait until it accepts requests."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

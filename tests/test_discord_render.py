@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st, target
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import strategies as st
 
 from bot.core.types import NOT_FOUND, Answer, Citation
 from bot.discord_bot import render

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from bot.cli import command
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.core.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ def cmd_discord(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def serve_http(settings: Settings, assistant) -> int:  # noqa: ANN001
+def serve_http(settings: Settings, assistant: Assistant) -> int:
     """Serve the interactions endpoint alone with uvicorn."""
     import uvicorn
 
@@ -57,7 +61,7 @@ def serve_http(settings: Settings, assistant) -> int:  # noqa: ANN001
     return 0
 
 
-def warn_if_empty(assistant) -> None:  # noqa: ANN001
+def warn_if_empty(assistant: Assistant) -> None:
     """Say at start-up that answers will fail until something is ingested."""
     if assistant.store.count() == 0:
         log.warning("The index is empty: run `vendorban ingest corpus/` before asking questions.")

@@ -5,7 +5,6 @@
 import asyncio
 import logging
 from contextlib import suppress
-from typing import Optional
 
 import discord
 from discord import app_commands
@@ -67,8 +66,8 @@ def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands
     @app_commands.describe(**OPTION_DESCRIPTIONS["ask"])
     async def ask(interaction: discord.Interaction,
                   question: app_commands.Range[str, 1, 500],
-                  country: Optional[app_commands.Range[str, 1, 60]] = None,
-                  vendor: Optional[app_commands.Range[str, 1, 60]] = None,
+                  country: app_commands.Range[str, 1, 60] | None = None,
+                  vendor: app_commands.Range[str, 1, 60] | None = None,
                   private: bool = False) -> None:
         await respond(interaction, assistant, cooldown, "ask",
                       {"question": question, "country": country, "vendor": vendor,
@@ -78,7 +77,7 @@ def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands
     @app_commands.describe(**OPTION_DESCRIPTIONS["quote"])
     async def quote(interaction: discord.Interaction,
                     speaker: app_commands.Range[str, 1, 100],
-                    about: Optional[app_commands.Range[str, 1, 200]] = None) -> None:
+                    about: app_commands.Range[str, 1, 200] | None = None) -> None:
         await respond(interaction, assistant, cooldown, "quote", {"speaker": speaker,
                                                                   "about": about})
 
@@ -97,7 +96,7 @@ def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands
     @app_commands.command(name="sources", description=DESCRIPTIONS["sources"])
     @app_commands.describe(**OPTION_DESCRIPTIONS["sources"])
     async def sources(interaction: discord.Interaction,
-                      search: Optional[app_commands.Range[str, 1, 100]] = None,
+                      search: app_commands.Range[str, 1, 100] | None = None,
                       page: app_commands.Range[int, 1, 1000] = 1) -> None:
         await respond(interaction, assistant, cooldown, "sources", {"search": search,
                                                                     "page": page})

@@ -168,7 +168,7 @@ def build_router(settings: Settings, assistant: Assistant,
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
 
     @router.post(PATH)
-    async def interactions(request: Request, background: BackgroundTasks):  # noqa: ANN202
+    async def interactions(request: Request, background: BackgroundTasks):
         if key is None:
             log.info("Discord interaction refused: VENDORBAN_DISCORD_PUBLIC_KEY is not set")
             return JSONResponse({"error": "not found"}, status_code=404)
