@@ -32,12 +32,13 @@ def limit_violations(payload: dict) -> list[str]:
                  "footer": (e.get("footer") or {}).get("text") or "",
                  "author": (e.get("author") or {}).get("name") or ""}
         bad += [k for k, v in parts.items() if u16(v) > LIMITS[k]]
+        bad += [f"empty {k}" for k in ("title", "description") if k in e and not e[k].strip()]
         total += sum(u16(v) for v in parts.values())
         fields = e.get("fields") or []
         if len(fields) > LIMITS["fields"]:
             bad.append("field count")
         for f in fields:
-            if not f["name"] or not f["value"]:
+            if not f["name"].strip() or not f["value"].strip():
                 bad.append("empty field")
             if u16(f["name"]) > LIMITS["field_name"] or u16(f["value"]) > LIMITS["field_value"]:
                 bad.append("field size")

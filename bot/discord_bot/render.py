@@ -79,8 +79,10 @@ def shorten(text: str, limit: int) -> tuple[str, bool]:
 
 
 def message(embeds: Sequence[dict] = (), content: str = "") -> dict:
-    """A message payload that can ping no one."""
-    return {"content": clip(content, CONTENT_MAX), "embeds": list(embeds),
+    """A message payload that can ping no one (empty embed texts left out: Discord rejects them)."""
+    kept = [{k: v for k, v in e.items() if not (isinstance(v, str) and not v.strip())}
+            for e in embeds]
+    return {"content": clip(content, CONTENT_MAX), "embeds": kept,
             "allowed_mentions": dict(NO_MENTIONS)}
 
 
@@ -99,7 +101,7 @@ def _link(text: str, url: str) -> str:
 
 
 def _source_value(c: Citation) -> str:
-    title = neutralise(c.title or "(untitled)")
+    title = neutralise(c.title.strip() or "(untitled)")
     extra = f", p. {c.page}" if c.page else ""
     if c.also_in:
         extra += "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
