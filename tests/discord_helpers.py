@@ -102,8 +102,21 @@ def _json_or_text(body: bytes) -> object:
         return body.decode("utf-8", "replace")
 
 
-def _canned_reply(method: str, path: str) -> dict:
+BOT_USER = {"id": "700", "username": "vendorban", "discriminator": "0", "avatar": None}
+
+
+def _canned_reply(method: str, path: str, body: object) -> object:
     """Just enough of Discord's replies for discord.py to parse them."""
+    if path.endswith("/users/@me"):
+        return {**BOT_USER, "bot": True}
+    if path.endswith("/oauth2/applications/@me"):
+        return {"id": "223456789012345678", "name": "vendorban", "description": "", "icon": None,
+                "bot_public": False, "bot_require_code_grant": False, "owner": BOT_USER,
+                "verify_key": "00" * 32, "flags": 0}
+    app = re.search(r"/applications/(\d+)/", path)
+    if method == "PUT" and app and isinstance(body, list):  # command sync echoes the commands
+        return [{**cmd, "id": str(900 + i), "application_id": app.group(1), "version": "1"}
+                for i, cmd in enumerate(body)]
     callback = re.search(r"/interactions/(\d+)/[^/]+/callback", path)
     if callback:
         return {"interaction": {"id": callback.group(1), "type": 2,
@@ -113,8 +126,7 @@ def _canned_reply(method: str, path: str) -> dict:
                 "attachments": [], "timestamp": "2024-01-01T00:00:00+00:00",
                 "edited_timestamp": None, "mentions": [], "mention_roles": [], "pinned": False,
                 "mention_everyone": False, "tts": False, "flags": 0,
-                "author": {"id": "700", "username": "vendorban", "discriminator": "0",
-                           "avatar": None}}
+                "author": BOT_USER}
     return {}
 
 
@@ -156,14 +168,14 @@ class _Receiver(BaseHTTPRequestHandler):
             status = 500
         self.server.received.put({"method": self.command, "path": self.path, "status": status,
                                   "json": _json_or_text(body)})
-        reply = json.dumps(_canned_reply(self.command, self.path)).encode()
+        reply = json.dumps(_canned_reply(self.command, self.path, _json_or_text(body))).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
 
-    do_PATCH = do_POST = do_DELETE = _record
+    do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _record
 
     def log_message(self, *args) -> None:
         pass

@@ -14,11 +14,12 @@ import aiohttp
 import discord
 import discord.http
 import pytest
+from pydantic import SecretStr
 
 from bot.discord_bot.gateway import build_client
 from tests.discord_helpers import FakeDiscordAPI, limit_violations
 
-APP_ID = "223456789012345678"
+APP_ID = "223456789012345678"  # the id the stand-in API reports
 _ids = itertools.count(5000)
 
 
@@ -123,3 +124,19 @@ def test_a_failing_follow_up_is_reported_through_the_tree_error_handler(client, 
     assert requests[-1]["json"]["content"].startswith("Sorry, something went wrong")
     assert requests[-1]["json"]["flags"] == 64
     assert any("discord command failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("guild", ["", "31337"])
+def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpus_index,
+                                                                   discord_api, guild):
+    from bot.discord_bot.gateway import sync_commands
+
+    settings = corpus_index[0].model_copy(update={"discord_token": SecretStr("test-token"),
+                                                  "discord_guild_id": guild})
+    names, target = asyncio.run(sync_commands(settings, corpus_index[1]))
+    assert sorted(names) == ["about", "ask", "quote", "sources"]
+    path = f"/api/v10/applications/{APP_ID}/" + (f"guilds/{guild}/commands" if guild else
+                                                 "commands")
+    [put] = discord_api.requests_for(path, 1)
+    assert put["method"] == "PUT" and sorted(c["name"] for c in put["json"]) == sorted(names)
+    assert (guild in target) if guild else ("global" in target)

@@ -122,7 +122,8 @@ class VendorbanClient(discord.Client):
     """A discord.py client carrying the slash-command tree; needs no privileged intents."""
 
     def __init__(self, settings: Settings, assistant: Assistant) -> None:
-        super().__init__(intents=discord.Intents.none(), allowed_mentions=NO_MENTIONS)
+        # guilds is not privileged; discord.py keeps its state consistent with it
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         for command in make_commands(assistant, Cooldown(settings.cooldown_seconds)):
