@@ -153,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    # Run the imported module's main: under `python -m bot.cli` this file is `__main__`, and
-    # sub-command modules register with `bot.cli.COMMANDS`, not with `__main__.COMMANDS`.
-    from bot.cli import main as cli_main
+if __name__ == "__main__":  # `python -m bot.cli`: run the importable module, not __main__'s copy
+    from bot.cli import main as package_main
 
-    sys.exit(cli_main())
+    sys.exit(package_main())
