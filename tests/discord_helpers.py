@@ -137,6 +137,7 @@ class FakeDiscordAPI(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Receiver)
         self.received: queue.Queue = queue.Queue()
         self.fail_next = 0
+        self.fail_status = 500
         self._others: list[dict] = []
 
     @property
@@ -165,10 +166,12 @@ class _Receiver(BaseHTTPRequestHandler):
         status = 200
         if self.server.fail_next > 0:
             self.server.fail_next -= 1
-            status = 500
+            status = self.server.fail_status
         self.server.received.put({"method": self.command, "path": self.path, "status": status,
                                   "json": _json_or_text(body)})
-        reply = json.dumps(_canned_reply(self.command, self.path, _json_or_text(body))).encode()
+        canned = ({"message": "You are being rate limited.", "retry_after": 0.05, "global": False}
+                  if status == 429 else _canned_reply(self.command, self.path, _json_or_text(body)))
+        reply = json.dumps(canned).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(reply)))

@@ -128,6 +128,17 @@ def test_a_failed_edit_is_retried(endpoint, signing_key, discord_api):
     assert first["json"] == second["json"] and second["json"]["embeds"][0]["fields"]
 
 
+def test_a_rate_limited_edit_waits_and_is_retried(endpoint, signing_key, discord_api):
+    discord_api.fail_status, discord_api.fail_next = 429, 2
+    try:
+        data = interaction("about", {})
+        post(endpoint, signing_key, body_of(data))
+        attempts = discord_api.requests_for(data["token"], 3)
+    finally:
+        discord_api.fail_status, discord_api.fail_next = 500, 0
+    assert [a["status"] for a in attempts] == [429, 429, 200]
+
+
 def test_speaker_autocomplete_answers_with_choices(endpoint, signing_key):
     data = interaction("quote", {}, kind=4)
     data["data"]["options"] = [{"name": "speaker", "type": 3, "value": "suga", "focused": True}]

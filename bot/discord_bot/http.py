@@ -86,6 +86,14 @@ def reply(text: str) -> dict:
     return {"type": CHANNEL_MESSAGE, "data": {**render.render_error(text), "flags": EPHEMERAL}}
 
 
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """Seconds Discord asks us to wait after a 429."""
+    try:
+        return float(response.json()["retry_after"])
+    except (ValueError, KeyError, TypeError):
+        return default
+
+
 class Webhook:
     """Delivers answers through Discord's interaction webhook, with bounded retries."""
 
@@ -112,11 +120,11 @@ class Webhook:
                 if response.status_code < 300:
                     return True
                 if response.status_code == 429:
-                    delay = float(response.json().get("retry_after", delay))
+                    delay = _retry_after(response, delay)
                 elif response.status_code < 500:
                     log.warning("discord webhook %s refused: HTTP %s", method, response.status_code)
                     return False
-            except (httpx.HTTPError, ValueError) as exc:
+            except httpx.HTTPError as exc:
                 log.warning("discord webhook %s failed: %s", method, type(exc).__name__)
             if attempt + 1 < ATTEMPTS:
                 await asyncio.sleep(min(delay, RETRY_CAP_SECONDS))
