@@ -1,0 +1,1 @@
+"""Discord front end: slash commands over the gateway (discord.py) and over HTTP interactions."""

@@ -1,0 +1,159 @@
+"""Gateway transport: the slash commands on a discord.py client (thin: defer, run off-loop, send)."""
+
+# No `from __future__ import annotations`: discord.py reads the parameter annotations of the
+# command callbacks, which are defined in a closure.
+import asyncio
+import logging
+from contextlib import suppress
+
+import discord
+from discord import app_commands
+
+from bot.core.assistant import Assistant
+from bot.core.config import Settings
+from bot.core.errors import ConfigError
+from bot.discord_bot import commands
+from bot.discord_bot.commands import DESCRIPTIONS, OPTION_DESCRIPTIONS, Cooldown
+
+log = logging.getLogger(__name__)
+AUTOCOMPLETE_SECONDS = 2.0  # Discord drops autocomplete answers after 3 s
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def require_token(settings: Settings) -> str:
+    """The bot token, or a ConfigError naming the setting to fill."""
+    token = settings.discord_token.get_secret_value().strip()
+    if not token:
+        raise ConfigError("No Discord bot token: set VENDORBAN_DISCORD_TOKEN (the `discord_token` "
+                          "setting) in the environment or .env.")
+    return token
+
+
+def send_kwargs(payload: dict) -> dict:
+    """discord.py keyword arguments for a render payload."""
+    kwargs: dict = {"allowed_mentions": NO_MENTIONS}
+    if payload.get("content"):
+        kwargs["content"] = payload["content"]
+    if payload.get("embeds"):
+        kwargs["embeds"] = [discord.Embed.from_dict(e) for e in payload["embeds"]]
+    return kwargs
+
+
+async def respond(interaction: discord.Interaction, assistant: Assistant, cooldown: Cooldown,
+                  name: str, options: dict) -> None:
+    """Cooldown check, defer at once, compute in a thread, deliver as a follow-up."""
+    if name in commands.COOLDOWN_COMMANDS:
+        wait = cooldown.retry_after(interaction.user.id)
+        if wait:
+            await interaction.response.send_message(commands.cooldown_message(wait),
+                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+    private = commands.is_private(name, options)
+    await interaction.response.defer(thinking=True, ephemeral=private)
+    payload, failed = await asyncio.to_thread(commands.execute, assistant, name, options)
+    if failed and not private:
+        # A deferred reply keeps the visibility chosen at defer time: drop the public "thinking"
+        # message so the error can go to the caller alone.
+        with suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+    await interaction.followup.send(**send_kwargs(payload), ephemeral=private or failed)
+
+
+def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands.Command]:
+    """The slash commands, bound to one assistant and one cooldown."""
+
+    @app_commands.command(name="ask", description=DESCRIPTIONS["ask"])
+    @app_commands.describe(**OPTION_DESCRIPTIONS["ask"])
+    async def ask(interaction: discord.Interaction,
+                  question: app_commands.Range[str, 1, 500],
+                  country: app_commands.Range[str, 1, 60] | None = None,
+                  vendor: app_commands.Range[str, 1, 60] | None = None,
+                  private: bool = False) -> None:
+        await respond(interaction, assistant, cooldown, "ask",
+                      {"question": question, "country": country, "vendor": vendor,
+                       "private": private})
+
+    @app_commands.command(name="quote", description=DESCRIPTIONS["quote"])
+    @app_commands.describe(**OPTION_DESCRIPTIONS["quote"])
+    async def quote(interaction: discord.Interaction,
+                    speaker: app_commands.Range[str, 1, 100],
+                    about: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await respond(interaction, assistant, cooldown, "quote", {"speaker": speaker,
+                                                                  "about": about})
+
+    @quote.autocomplete("speaker")
+    async def speaker_autocomplete(interaction: discord.Interaction,
+                                   current: str) -> list[app_commands.Choice[str]]:
+        try:
+            names = await asyncio.wait_for(
+                asyncio.to_thread(commands.speaker_choices, assistant, current),
+                AUTOCOMPLETE_SECONDS)
+        except Exception:  # an empty list beats a failed autocomplete
+            log.warning("speaker autocomplete failed", exc_info=True)
+            return []
+        return [app_commands.Choice(name=n, value=n) for n in names]
+
+    @app_commands.command(name="sources", description=DESCRIPTIONS["sources"])
+    @app_commands.describe(**OPTION_DESCRIPTIONS["sources"])
+    async def sources(interaction: discord.Interaction,
+                      search: app_commands.Range[str, 1, 100] | None = None,
+                      page: app_commands.Range[int, 1, 1000] = 1) -> None:
+        await respond(interaction, assistant, cooldown, "sources", {"search": search,
+                                                                    "page": page})
+
+    @app_commands.command(name="about", description=DESCRIPTIONS["about"])
+    async def about(interaction: discord.Interaction) -> None:
+        await respond(interaction, assistant, cooldown, "about", {})
+
+    return [ask, quote, sources, about]
+
+
+async def on_tree_error(interaction: discord.Interaction,
+                        error: app_commands.AppCommandError) -> None:
+    """Errors outside a command's own handling: logged with traceback, a short ephemeral reply."""
+    log.error("discord command failed", exc_info=error)
+    send = (interaction.followup.send if interaction.response.is_done()
+            else interaction.response.send_message)
+    with suppress(discord.HTTPException):
+        await send(commands.UNEXPECTED, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+class VendorbanClient(discord.Client):
+    """A discord.py client carrying the slash-command tree; needs no privileged intents."""
+
+    def __init__(self, settings: Settings, assistant: Assistant) -> None:
+        # guilds is not privileged; discord.py keeps its state consistent with it
+        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        for command in make_commands(assistant, Cooldown(settings.cooldown_seconds)):
+            self.tree.add_command(command)
+
+    async def on_ready(self) -> None:
+        log.info("Discord gateway connected as %s", self.user)
+
+
+def build_client(settings: Settings, assistant: Assistant) -> VendorbanClient:
+    """The client with its CommandTree, for `vendorban discord` or another process's loop."""
+    return VendorbanClient(settings, assistant)
+
+
+async def run_gateway(settings: Settings, assistant: Assistant) -> None:
+    """Connect to the gateway and serve the commands until cancelled (no command sync)."""
+    token = require_token(settings)
+    async with build_client(settings, assistant) as client:
+        await client.start(token)
+
+
+async def sync_commands(settings: Settings, assistant: Assistant) -> tuple[list[str], str]:
+    """Register the commands with Discord: to `discord_guild_id` when set, else globally."""
+    token = require_token(settings)
+    async with build_client(settings, assistant) as client:
+        await client.login(token)  # HTTP only: syncing needs no gateway connection
+        if settings.discord_guild_id:
+            guild = discord.Object(id=int(settings.discord_guild_id))
+            client.tree.copy_global_to(guild=guild)
+            synced = await client.tree.sync(guild=guild)
+            return [c.name for c in synced], f"guild {settings.discord_guild_id}"
+        synced = await client.tree.sync()
+        return [c.name for c in synced], "all guilds (global; may take up to an hour to appear)"

@@ -1,0 +1,211 @@
+"""HTTP interactions transport: POST /discord/interactions, Ed25519-verified, deferred, then edited.
+
+Discord signs every request; the signature is checked over the raw body before anything is parsed.
+Commands are acknowledged at once (type 5) and answered later by editing the original response
+through the interaction webhook, so the 3-second deadline never depends on retrieval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from bot.core.assistant import Assistant
+from bot.core.config import Settings
+from bot.core.errors import ConfigError
+from bot.discord_bot import commands, render
+
+log = logging.getLogger(__name__)
+PATH = "/discord/interactions"
+PING, COMMAND, AUTOCOMPLETE = 1, 2, 4  # interaction types
+PONG, CHANNEL_MESSAGE, DEFERRED, CHOICES = 1, 4, 5, 8  # response types
+EPHEMERAL = 64
+MAX_SKEW_SECONDS = 300
+AUTOCOMPLETE_SECONDS = 2.0
+ATTEMPTS, RETRY_CAP_SECONDS, TIMEOUT_SECONDS = 3, 5.0, 10.0
+_TOKEN = re.compile(r"^[\w.\-]{1,500}$")  # interaction tokens and ids go into a URL path
+
+
+def load_verify_key(public_key: str) -> VerifyKey:
+    """The application's Ed25519 key; ConfigError when the setting is not 64 hex digits."""
+    try:
+        return VerifyKey(bytes.fromhex(public_key.strip()))
+    except ValueError as exc:
+        raise ConfigError("VENDORBAN_DISCORD_PUBLIC_KEY must be the application's public key "
+                          "(64 hex digits, from the Developer Portal).") from exc
+
+
+def verified(key: VerifyKey, body: bytes, signature: str, timestamp: str, now: float) -> bool:
+    """Discord's signature over timestamp + raw body is valid and the timestamp is fresh."""
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+        return False
+    try:
+        key.verify(timestamp.encode() + body, bytes.fromhex(signature))
+        return True
+    except (BadSignatureError, ValueError):
+        return False
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None when it is larger than `limit` (declared or actual)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def options_of(data: dict) -> dict:
+    """The command's options as name -> value (the commands have no sub-commands)."""
+    found = data.get("options")
+    return {o["name"]: o.get("value") for o in found if isinstance(o, dict)
+            and isinstance(o.get("name"), str)} if isinstance(found, list) else {}
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def reply(text: str) -> dict:
+    """An immediate ephemeral message response (cooldown, unknown command)."""
+    return {"type": CHANNEL_MESSAGE, "data": {**render.render_error(text), "flags": EPHEMERAL}}
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """Seconds Discord asks us to wait after a 429."""
+    try:
+        return float(response.json()["retry_after"])
+    except (ValueError, KeyError, TypeError):
+        return default
+
+
+class Webhook:
+    """Delivers answers through Discord's interaction webhook, with bounded retries."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url.rstrip("/")
+
+    async def deliver(self, app_id: str, token: str, payload: dict, failed: bool,
+                      private: bool) -> bool:
+        """Edit the deferred response; an error after a public defer goes to the caller alone."""
+        base = f"{self.api_url}/webhooks/{app_id}/{token}"
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            if failed and not private:
+                await self._send(client, "DELETE", f"{base}/messages/@original", None)
+                return await self._send(client, "POST", base, {**payload, "flags": EPHEMERAL})
+            return await self._send(client, "PATCH", f"{base}/messages/@original", payload)
+
+    async def _send(self, client: httpx.AsyncClient, method: str, url: str,
+                    body: dict | None) -> bool:
+        # The URL holds the interaction token: log the method and status only.
+        for attempt in range(ATTEMPTS):
+            delay = 0.5 * 2**attempt
+            try:
+                response = await client.request(method, url, json=body)
+                if response.status_code < 300:
+                    return True
+                if response.status_code == 429:
+                    delay = _retry_after(response, delay)
+                elif response.status_code < 500:
+                    log.warning("discord webhook %s refused: HTTP %s", method, response.status_code)
+                    return False
+            except httpx.HTTPError as exc:
+                log.warning("discord webhook %s failed: %s", method, type(exc).__name__)
+            if attempt + 1 < ATTEMPTS:
+                await asyncio.sleep(min(delay, RETRY_CAP_SECONDS))
+        log.error("discord webhook %s gave up after %d attempts", method, ATTEMPTS)
+        return False
+
+
+def build_router(settings: Settings, assistant: Assistant,
+                 clock: Callable[[], float] = time.time) -> APIRouter:
+    """The interactions endpoint; answers 404 when no public key is configured."""
+    router = APIRouter()
+    key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
+    if key is None:
+        log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
+    cooldown = commands.Cooldown(settings.cooldown_seconds)
+    webhook = Webhook(settings.discord_api_url)
+
+    async def answer(app_id: str, token: str, name: str, options: dict, private: bool) -> None:
+        payload, failed = await asyncio.to_thread(commands.execute, assistant, name, options)
+        await webhook.deliver(app_id, token, payload, failed, private)
+
+    async def autocomplete(data: dict) -> dict:
+        focused = next((o for o in data.get("options") or [] if _dict(o).get("focused")), {})
+        try:
+            names = await asyncio.wait_for(asyncio.to_thread(
+                commands.speaker_choices, assistant, str(focused.get("value") or "")),
+                AUTOCOMPLETE_SECONDS) if data.get("name") == "quote" else []
+        except Exception:  # an empty list beats a failed autocomplete
+            log.warning("speaker autocomplete failed", exc_info=True)
+            names = []
+        return {"type": CHOICES, "data": {"choices": [{"name": n, "value": n} for n in names]}}
+
+    def command(interaction: dict, background: BackgroundTasks) -> dict | JSONResponse:
+        data = _dict(interaction.get("data"))
+        name, options = data.get("name"), options_of(data)
+        if name not in commands.HANDLERS:
+            return reply("I do not know that command.")
+        user = _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
+        if name in commands.COOLDOWN_COMMANDS:
+            wait = cooldown.retry_after(user.get("id", "anonymous"))
+            if wait:
+                return reply(commands.cooldown_message(wait))
+        app_id = str(interaction.get("application_id") or settings.discord_application_id)
+        token = str(interaction.get("token") or "")
+        if not (_TOKEN.match(app_id) and _TOKEN.match(token)):
+            return JSONResponse({"error": "missing application id or token"}, status_code=400)
+        private = commands.is_private(name, options)
+        background.add_task(answer, app_id, token, name, options, private)
+        return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
+
+    @router.post(PATH)
+    async def interactions(request: Request, background: BackgroundTasks):
+        if key is None:
+            log.info("Discord interaction refused: VENDORBAN_DISCORD_PUBLIC_KEY is not set")
+            return JSONResponse({"error": "not found"}, status_code=404)
+        body = await read_body(request, settings.max_body_bytes)
+        if body is None:
+            return JSONResponse({"error": "request body too large"}, status_code=413)
+        if not verified(key, body, request.headers.get("x-signature-ed25519", ""),
+                        request.headers.get("x-signature-timestamp", ""), clock()):
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        try:
+            interaction = json.loads(body)
+        except ValueError:
+            interaction = None
+        if not isinstance(interaction, dict):
+            return JSONResponse({"error": "malformed interaction"}, status_code=400)
+        kind = interaction.get("type")
+        if kind == PING:
+            return {"type": PONG}
+        if kind == AUTOCOMPLETE:
+            return await autocomplete(_dict(interaction.get("data")))
+        if kind == COMMAND:
+            return command(interaction, background)
+        return JSONResponse({"error": "unsupported interaction type"}, status_code=400)
+
+    return router
+
+
+def build_app(settings: Settings, assistant: Assistant) -> FastAPI:
+    """A FastAPI app serving only the interactions endpoint (`vendorban discord --http`)."""
+    app = FastAPI(title="vendorban Discord interactions", docs_url=None, redoc_url=None)
+    app.include_router(build_router(settings, assistant))
+    return app

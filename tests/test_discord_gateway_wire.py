@@ -1,0 +1,142 @@
+"""Gateway commands through discord.py itself: raw interactions in, Discord's REST API stood in for.
+
+The fake-Interaction tests pin our logic; these pin the contract with discord.py: option parsing,
+the defer and follow-up requests it really makes, autocomplete and the error route of the tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+
+import aiohttp
+import discord
+import discord.http
+import pytest
+from pydantic import SecretStr
+
+from bot.discord_bot.gateway import build_client
+from tests.discord_helpers import FakeDiscordAPI, limit_violations
+
+APP_ID = "223456789012345678"  # the id the stand-in API reports
+_ids = itertools.count(5000)
+
+
+@pytest.fixture(scope="module")
+def discord_api():
+    server = FakeDiscordAPI()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client(corpus_index, discord_api, monkeypatch):
+    monkeypatch.setattr(discord.http.Route, "BASE", discord_api.url)
+    settings = corpus_index[0].model_copy(update={"cooldown_seconds": 30.0})
+    return build_client(settings, corpus_index[1])
+
+
+def raw_interaction(name: str, options: list[dict], kind: int = 2, user: str = "42") -> dict:
+    return {"id": str(next(_ids)), "application_id": APP_ID, "type": kind,
+            "token": f"wire-{next(_ids)}", "version": 1, "attachment_size_limit": 8_000_000,
+            "channel_id": "800", "locale": "en-US", "app_permissions": "0",
+            "user": {"id": user, "username": "tester", "discriminator": "0", "avatar": None},
+            "data": {"id": "1", "name": name, "type": 1, "options": options}}
+
+
+def invoke(client: discord.Client, raw: dict) -> None:
+    """Run one raw interaction through the client's CommandTree, as the gateway would."""
+    async def go() -> None:
+        session = aiohttp.ClientSession()
+        client.http._HTTPClient__session = session  # what login() would have set up
+        try:
+            await client.tree._call(discord.Interaction(data=raw, state=client._connection))
+        finally:
+            await session.close()
+
+    asyncio.run(go())
+
+
+def option(name: str, value: object, kind: int = 3, **extra: object) -> dict:
+    return {"name": name, "type": kind, "value": value, **extra}
+
+
+def test_ask_through_discord_py_defers_then_posts_the_cited_embed(client, discord_api):
+    raw = raw_interaction("ask", [option("question", "What did Suga say?")])
+    invoke(client, raw)
+    defer, followup = discord_api.requests_for(raw["token"], 2)
+    assert defer["path"].startswith(f"/api/v10/interactions/{raw['id']}/{raw['token']}/callback")
+    assert defer["json"]["type"] == 5 and not (defer["json"].get("data") or {}).get("flags")
+    assert followup["method"] == "POST"
+    assert followup["path"].startswith(f"/api/v10/webhooks/{APP_ID}/{raw['token']}")
+    body = followup["json"]
+    assert body["allowed_mentions"] == {"parse": []}
+    assert not body.get("flags")
+    assert limit_violations({"content": body.get("content") or "", "embeds": body["embeds"],
+                             "allowed_mentions": body["allowed_mentions"]}) == []
+    embed = body["embeds"][0]
+    assert "Cybersecurity is becoming an important issue in Japan" in embed["description"]
+    assert any("](https://www.japantimes.co.jp/" in f["value"] for f in embed["fields"])
+
+
+def test_private_ask_is_deferred_and_followed_up_ephemeral(client, discord_api):
+    raw = raw_interaction("ask", [option("question", "What did BT announce?"),
+                                  option("private", True, kind=5)], user="43")
+    invoke(client, raw)
+    defer, followup = discord_api.requests_for(raw["token"], 2)
+    assert defer["json"] == {"type": 5, "data": {"flags": 64}}
+    assert followup["json"]["flags"] == 64
+
+
+def test_autocomplete_through_discord_py_returns_choices(client, discord_api):
+    raw = raw_interaction("quote", [option("speaker", "geng", focused=True)], kind=4)
+    invoke(client, raw)
+    [answer] = discord_api.requests_for(raw["token"], 1)
+    assert answer["json"] == {"type": 8, "data": {"choices": [{"name": "Geng Shuang",
+                                                              "value": "Geng Shuang"}]}}
+
+
+def test_sources_page_option_arrives_as_an_integer(client, discord_api):
+    raw = raw_interaction("sources", [option("page", 2, kind=4)], user="44")
+    invoke(client, raw)
+    _, followup = discord_api.requests_for(raw["token"], 2)
+    assert followup["json"]["embeds"][0]["footer"]["text"].startswith("Page 2 of ")
+
+
+def test_a_failing_follow_up_is_reported_through_the_tree_error_handler(client, discord_api,
+                                                                        caplog):
+    discord_api.fail_next = 0
+    raw = raw_interaction("about", [], user="45")
+    original = discord.Webhook.send
+
+    async def broken_send(*args, **kwargs):  # the follow-up fails on Discord's side
+        if kwargs.get("embeds"):
+            raise RuntimeError("follow-up exploded")
+        return await original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(discord.Webhook, "send", broken_send)
+        invoke(client, raw)
+    requests = discord_api.requests_for(raw["token"], 2)
+    assert requests[-1]["json"]["content"].startswith("Sorry, something went wrong")
+    assert requests[-1]["json"]["flags"] == 64
+    assert any("discord command failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("guild", ["", "31337"])
+def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpus_index,
+                                                                   discord_api, guild):
+    from bot.discord_bot.gateway import sync_commands
+
+    settings = corpus_index[0].model_copy(update={"discord_token": SecretStr("test-token"),
+                                                  "discord_guild_id": guild})
+    names, target = asyncio.run(sync_commands(settings, corpus_index[1]))
+    assert sorted(names) == ["about", "ask", "quote", "sources"]
+    path = f"/api/v10/applications/{APP_ID}/" + (f"guilds/{guild}/commands" if guild else
+                                                 "commands")
+    [put] = discord_api.requests_for(path, 1)
+    assert put["method"] == "PUT" and sorted(c["name"] for c in put["json"]) == sorted(names)
+    assert (guild in target) if guild else ("global" in target)
