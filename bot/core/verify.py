@@ -1,0 +1,166 @@
+"""Checks a generated answer against the passages it cites before anyone sees it (pure functions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.core.sentences import split_sentences
+from bot.core.text import content_terms, normalise_for_match, salient_terms
+from bot.core.types import Passage
+
+Embed = Callable[[list[str]], np.ndarray]
+
+# A claim needs most of its content words in the passages it cites, most of the words it adds to the
+# question too (topic words alone prove nothing), and its meaning close to one of their sentences.
+# Thresholds measured on the corpus with all-MiniLM-L6-v2 (see tests/test_verify.py).
+MIN_LEXICAL = 0.6
+MIN_NOVEL = 0.6
+MIN_COSINE = 0.5
+MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+# A run of markers right after sentence-final punctuation belongs to the sentence before it.
+_TRAILING = re.compile(r"([.!?][\"”’')]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
+QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
+_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+
+
+@dataclass
+class Claim:
+    """One sentence of a generated answer: its words and the passage numbers (1-based) it cites."""
+
+    text: str
+    cited: list[int]
+    invented: list[int] = field(default_factory=list)  # numbers that point to no passage
+
+
+@dataclass
+class Verdict:
+    """What survived verification: kept (sentence, passage indexes) and dropped (sentence, why)."""
+
+    kept: list[tuple[str, list[int]]]
+    dropped: list[tuple[str, str]]
+    total: int
+
+
+def clean_output(text: str) -> str:
+    """The model's text without reasoning blocks and surrounding whitespace."""
+    return _THINK.sub("", text).strip()
+
+
+def parse_claims(text: str, n_passages: int) -> list[Claim]:
+    """Split an answer into sentences and their citation numbers; invalid numbers set apart."""
+    text = _TRAILING.sub(lambda m: m.group(2) + m.group(1), clean_output(text))
+    claims = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        numbers = [int(n) for group in MARKERS.findall(sentence) for n in group.split(",")]
+        words = re.sub(r"\s+([.!?,;:])", r"\1", MARKERS.sub("", sentence)).strip()
+        if not words:
+            continue
+        valid = list(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
+        invented = [n for n in numbers if not 1 <= n <= n_passages]
+        claims.append(Claim(words, valid, invented))
+    return claims
+
+
+def quoted_spans(sentence: str) -> list[str]:
+    """The spans of a sentence inside straight or curly double quotes."""
+    return [a or b for a, b in QUOTED.findall(sentence)]
+
+
+def _typographic(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("’", "'").replace("‘", "'"))
+
+
+def quote_is_verbatim(quote: str, texts: Sequence[str]) -> bool:
+    """True when the quote is an exact substring of one text (apostrophe style and spacing aside)."""
+    wanted = _typographic(quote.strip())
+    return bool(wanted) and any(wanted in _typographic(t) for t in texts)
+
+
+def lexical_support(claim: str, texts: Sequence[str], ignore: str = "") -> float:
+    """Share of the claim's content terms (less those of `ignore`) found in the texts (0..1)."""
+    terms = set(content_terms(claim)) - set(content_terms(ignore))
+    if not terms:
+        return 0.0
+    present: set[str] = set()
+    for t in texts:
+        present |= normalise_for_match(t)
+    return len(terms & present) / len(terms)
+
+
+def names_supported(claim: str, texts: Sequence[str]) -> bool:
+    """Every name, acronym and number of the claim appears in the texts."""
+    present: set[str] = set()
+    for t in texts:
+        present |= normalise_for_match(t)
+    return all(all(part in present for part in term.split()) for term in salient_terms(claim))
+
+
+def passage_sentences(passage: Passage) -> list[str]:
+    """The passage's sentences, the units a claim's meaning is compared with."""
+    return [passage.text[s:e] for s, e in split_sentences(passage.text)] or [passage.text]
+
+
+def best_cosine(claim_vector: np.ndarray, sentence_vectors: np.ndarray) -> float:
+    """Highest cosine between a unit claim vector and unit sentence vectors."""
+    if not len(sentence_vectors):
+        return 0.0
+    return float(np.max(sentence_vectors @ claim_vector))
+
+
+def support_text(passage: Passage) -> str:
+    """What a citation vouches for: the passage with its title, outlet and date."""
+    meta = passage.meta
+    return " ".join([passage.title, str(meta.get("outlet", "")), passage.published, passage.text])
+
+
+def words_supported(claim: str, texts: Sequence[str], question: str) -> bool:
+    """The claim's words, the words it adds to the question, and its names are in the texts."""
+    novel = set(content_terms(claim)) - set(content_terms(question))
+    return (lexical_support(claim, texts) >= MIN_LEXICAL and names_supported(claim, texts)
+            and (not novel or lexical_support(claim, texts, question) >= MIN_NOVEL))
+
+
+def check_claim(claim: Claim, passages: Sequence[Passage], vector: np.ndarray,
+                sentence_vectors: dict[int, np.ndarray], question: str = "") -> tuple[list[int], str]:
+    """The citations that support the claim, or [] and the reason it is unsupported."""
+    if not claim.cited:
+        return [], "no citation"
+    texts = [support_text(passages[n - 1]) for n in claim.cited]
+    for quote in quoted_spans(claim.text):
+        if not quote_is_verbatim(quote, [passages[n - 1].text for n in claim.cited]):
+            return [], "quote not in the cited passages"
+    if not words_supported(claim.text, texts, question):
+        return [], "words not in the cited passages"
+    cosines = {n: best_cosine(vector, sentence_vectors[n]) for n in claim.cited}
+    if max(cosines.values()) < MIN_COSINE:
+        return [], "meaning not in the cited passages"
+    # a citation stays when it carries some of the claim, by words or by meaning
+    useful = [n for n in claim.cited if cosines[n] >= MIN_COSINE
+              or lexical_support(claim.text, [support_text(passages[n - 1])]) >= 0.3]
+    return useful, ""
+
+
+def verify(text: str, passages: Sequence[Passage], embed: Embed, question: str = "") -> Verdict:
+    """Keep the sentences whose citations, quotes, words and meaning hold up against the passages."""
+    claims = parse_claims(text, len(passages))
+    cited = sorted({n for c in claims for n in c.cited})
+    sentences = {n: passage_sentences(passages[n - 1]) for n in cited}
+    flat = [s for n in cited for s in sentences[n]]
+    vectors = embed([c.text for c in claims] + flat) if claims else np.zeros((0, 1))
+    claim_vectors, rest = vectors[: len(claims)], vectors[len(claims):]
+    sentence_vectors, at = {}, 0
+    for n in cited:
+        sentence_vectors[n], at = rest[at: at + len(sentences[n])], at + len(sentences[n])
+    kept, dropped = [], []
+    for claim, vector in zip(claims, claim_vectors):
+        useful, reason = check_claim(claim, passages, vector, sentence_vectors, question)
+        if useful:
+            kept.append((claim.text, useful))
+        else:
+            dropped.append((claim.text, reason))
+    return Verdict(kept=kept, dropped=dropped, total=len(claims))
