@@ -85,7 +85,12 @@ class Assistant:
                 return self._speaker_answer(question, names[0], asked.about, filters)
         vector = get_embedder(self.settings).embed([question])[0]
         passages = retrieve(self.store, vector, question, self.settings.top_k, filters)
-        return answering.compose(question, passages, self.settings.min_relevance)
+        answer = answering.compose(question, passages, self.settings.min_relevance)
+        if self.settings.answerer == "llm":  # optional: synthesised, verified, else `answer`
+            from bot.core.llm import answer_with_llm
+
+            return answer_with_llm(question, passages, answer, self.settings)
+        return answer
 
     def quote(self, speaker: str, about: str | None = None,
               filters: Filters | None = None) -> Answer:

@@ -19,6 +19,7 @@ Embed = Callable[[list[str]], np.ndarray]
 # Thresholds measured on the corpus with all-MiniLM-L6-v2 (see tests/test_verify.py).
 MIN_LEXICAL = 0.6
 MIN_NOVEL = 0.6
+MIN_TERMS = 3  # a bare word or two ("HACKED") is not a claim, even when a passage contains it
 MIN_COSINE = 0.5
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 # A run of markers right after sentence-final punctuation belongs to the sentence before it.
@@ -130,6 +131,8 @@ def check_claim(claim: Claim, passages: Sequence[Passage], vector: np.ndarray,
     """The citations that support the claim, or [] and the reason it is unsupported."""
     if not claim.cited:
         return [], "no citation"
+    if len(set(content_terms(claim.text))) < MIN_TERMS:
+        return [], "too short to be a claim"
     texts = [support_text(passages[n - 1]) for n in claim.cited]
     for quote in quoted_spans(claim.text):
         if not quote_is_verbatim(quote, [passages[n - 1].text for n in claim.cited]):
