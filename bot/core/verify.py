@@ -19,6 +19,7 @@ Embed = Callable[[list[str]], np.ndarray]
 # Thresholds measured on the corpus with all-MiniLM-L6-v2 (see tests/test_verify.py).
 MIN_LEXICAL = 0.6
 MIN_NOVEL = 0.6
+MIN_SHARE = 0.3  # of a claim's words that one of several cited passages must carry to stay cited
 MIN_TERMS = 3  # a bare word or two ("HACKED") is not a claim, even when a passage contains it
 MIN_COSINE = 0.5
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -142,10 +143,12 @@ def check_claim(claim: Claim, passages: Sequence[Passage], vector: np.ndarray,
     cosines = {n: best_cosine(vector, sentence_vectors[n]) for n in claim.cited}
     if max(cosines.values()) < MIN_COSINE:
         return [], "meaning not in the cited passages"
-    # a citation stays when it carries some of the claim, by words or by meaning
-    useful = [n for n in claim.cited if cosines[n] >= MIN_COSINE
-              or lexical_support(claim.text, [support_text(passages[n - 1])]) >= 0.3]
-    return useful, ""
+    # a citation stays when it carries a fair share of what the claim adds to the question
+    novel = set(content_terms(claim.text)) - set(content_terms(question))
+    ignore = question if novel else ""
+    useful = [n for n in claim.cited
+              if lexical_support(claim.text, [passages[n - 1].text], ignore) >= MIN_SHARE]
+    return useful or claim.cited, ""
 
 
 def verify(text: str, passages: Sequence[Passage], embed: Embed, question: str = "") -> Verdict:
