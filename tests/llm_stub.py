@@ -1,4 +1,4 @@
-"""A local OpenAI-compatible chat server for tests: scripted replies, recorded requests."""
+"""A local OpenAI-compatible (and Ollama) chat server for tests: scripted replies, recorded requests."""
 
 from __future__ import annotations
 
@@ -52,6 +52,15 @@ def completion(text: str, model: str) -> dict:
     }
 
 
+def ollama_stream(text: str, model: str) -> str:
+    """An Ollama /api/chat streamed body: the text, then the final `done` line."""
+    def line(content: str, done: bool) -> str:
+        return json.dumps({"model": model, "created_at": "2026-01-01T00:00:00Z", "done": done,
+                           "message": {"role": "assistant", "content": content},
+                           **({"done_reason": "stop"} if done else {})})
+    return line(text, False) + "\n" + line("", True) + "\n"
+
+
 def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
     """A request handler bound to one stub."""
 
@@ -60,13 +69,16 @@ def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             stub.requests.append(body)
             stub.headers.append({k.lower(): v for k, v in self.headers.items()})
-            if self.path.rstrip("/") != "/v1/chat/completions":
+            path = self.path.rstrip("/")
+            if path not in ("/v1/chat/completions", "/api/chat"):
                 return self._send(404, json.dumps({"error": {"message": "not found"}}))
             step = stub.script.pop(0) if stub.script else Scripted(status=500, body="no script")
             time.sleep(step.delay)
             if step.status != 200:
                 return self._send(step.status, step.body or json.dumps({"error": {"message": "boom"}}))
             text = step.reply(body) if callable(step.reply) else step.reply
+            if path == "/api/chat":  # Ollama's native API streams NDJSON
+                return self._send(200, ollama_stream(text, body.get("model", "")))
             self._send(200, json.dumps(completion(text, body.get("model", ""))))
 
         def _send(self, status: int, payload: str) -> None:
@@ -87,7 +99,7 @@ def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
 
 
 def start_stub() -> tuple[StubLLM, ThreadingHTTPServer]:
-    """Start a stub on a free 127.0.0.1 port in a daemon thread."""
+    """Start a stub on a free 127.0.0.1 port in a daemon thread (OpenAI at /v1, Ollama at /api)."""
     stub = StubLLM()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(stub))
     server.daemon_threads = True
