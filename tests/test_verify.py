@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bot.core.embeddings import get_embedder
 from bot.core.types import Passage
 from bot.core.verify import (
-    Claim, check_claim, clean_output, parse_claims, quote_is_verbatim, quoted_spans, verify,
-    words_supported,
+    MIN_COSINE, Claim, clean_output, closest_sentences, meaning_scores, parse_claims,
+    quote_is_verbatim, quoted_spans, verify, words_supported,
 )
 from tests.conftest import CORPUS
 
@@ -96,12 +95,17 @@ def test_a_claim_made_of_the_passages_words_but_not_its_meaning_is_dropped(embed
     assert verdict.kept == [] and verdict.dropped == [(claim, "meaning not in the cited passages")]
 
 
-def test_the_cosine_rule_on_given_vectors():
-    claim = Claim("Intelligence officials feared Chinese spying.", [1])
-    vectors = {1: np.array([[0.0, 1.0]], dtype=np.float32)}
-    assert check_claim(claim, PASSAGES, np.array([1.0, 0.0]), vectors)[1] == \
-        "meaning not in the cited passages"
-    assert check_claim(claim, PASSAGES, np.array([0.0, 1.0]), vectors) == ([1], "")
+def test_meaning_is_compared_with_the_cited_passages_sentences_only(embed):
+    claim = Claim("Officials feared Chinese spying through the equipment.", [1])
+    (own,) = meaning_scores([claim], PASSAGES, embed)
+    (other,) = meaning_scores([Claim(claim.text, [3])], PASSAGES, embed)
+    assert own >= MIN_COSINE > other
+
+
+def test_cosine_candidates_are_the_lexically_closest_sentences_of_each_cited_passage():
+    found = closest_sentences("Geng Shuang expressed serious concern", PASSAGES[2:], per_passage=1)
+    assert found == ["Chinese foreign ministry spokesman Geng Shuang expressed “serious concern” "
+                     "about the reports, Reuters said."]
 
 
 def test_verify_keeps_supported_sentences_and_says_why_others_go(embed):

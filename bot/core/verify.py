@@ -102,9 +102,15 @@ def names_supported(claim: str, texts: Sequence[str]) -> bool:
     return all(all(part in present for part in term.split()) for term in salient_terms(claim))
 
 
-def passage_sentences(passage: Passage) -> list[str]:
-    """The passage's sentences, the units a claim's meaning is compared with."""
-    return [passage.text[s:e] for s, e in split_sentences(passage.text)] or [passage.text]
+def closest_sentences(claim: str, passages: Sequence[Passage], per_passage: int = 2) -> list[str]:
+    """The sentences of each passage sharing most content terms with the claim (cosine candidates)."""
+    terms = set(content_terms(claim))
+    out = []
+    for p in passages:
+        sentences = [p.text[a:b] for a, b in split_sentences(p.text)] or [p.text]
+        sentences.sort(key=lambda x: -len(terms & normalise_for_match(x)))
+        out += sentences[:per_passage]
+    return list(dict.fromkeys(out))
 
 
 def best_cosine(claim_vector: np.ndarray, sentence_vectors: np.ndarray) -> float:
@@ -127,46 +133,54 @@ def words_supported(claim: str, texts: Sequence[str], question: str) -> bool:
             and (not novel or lexical_support(claim, texts, question) >= MIN_NOVEL))
 
 
-def check_claim(claim: Claim, passages: Sequence[Passage], vector: np.ndarray,
-                sentence_vectors: dict[int, np.ndarray], question: str = "") -> tuple[list[int], str]:
-    """The citations that support the claim, or [] and the reason it is unsupported."""
+def textual_problem(claim: Claim, passages: Sequence[Passage], question: str = "") -> str:
+    """Why the claim fails its citation, quote and word checks; "" when it passes them."""
     if not claim.cited:
-        return [], "no citation"
+        return "no citation"
     if len(set(content_terms(claim.text))) < MIN_TERMS:
-        return [], "too short to be a claim"
-    texts = [support_text(passages[n - 1]) for n in claim.cited]
+        return "too short to be a claim"
     for quote in quoted_spans(claim.text):
         if not quote_is_verbatim(quote, [passages[n - 1].text for n in claim.cited]):
-            return [], "quote not in the cited passages"
-    if not words_supported(claim.text, texts, question):
-        return [], "words not in the cited passages"
-    cosines = {n: best_cosine(vector, sentence_vectors[n]) for n in claim.cited}
-    if max(cosines.values()) < MIN_COSINE:
-        return [], "meaning not in the cited passages"
-    # a citation stays when it carries a fair share of what the claim adds to the question
+            return "quote not in the cited passages"
+    if not words_supported(claim.text, [support_text(passages[n - 1]) for n in claim.cited],
+                           question):
+        return "words not in the cited passages"
+    return ""
+
+
+def useful_citations(claim: Claim, passages: Sequence[Passage], question: str = "") -> list[int]:
+    """The cited passages that carry a fair share of what the claim adds to the question."""
     novel = set(content_terms(claim.text)) - set(content_terms(question))
     ignore = question if novel else ""
     useful = [n for n in claim.cited
               if lexical_support(claim.text, [passages[n - 1].text], ignore) >= MIN_SHARE]
-    return useful or claim.cited, ""
+    return useful or claim.cited  # the words were found in the cited passages together
+
+
+def meaning_scores(claims: Sequence[Claim], passages: Sequence[Passage], embed: Embed) -> list[float]:
+    """Each claim's best cosine with the closest sentences of the passages it cites."""
+    if not claims:
+        return []
+    candidates = [closest_sentences(c.text, [passages[n - 1] for n in c.cited]) for c in claims]
+    unique = list(dict.fromkeys(x for group in candidates for x in group))
+    vectors = embed([c.text for c in claims] + unique)  # one batch: the model call dominates
+    row = {x: vectors[len(claims) + i] for i, x in enumerate(unique)}
+    return [best_cosine(vectors[i], np.array([row[x] for x in group]))
+            for i, group in enumerate(candidates)]
 
 
 def verify(text: str, passages: Sequence[Passage], embed: Embed, question: str = "") -> Verdict:
     """Keep the sentences whose citations, quotes, words and meaning hold up against the passages."""
     claims = parse_claims(text, len(passages))
-    cited = sorted({n for c in claims for n in c.cited})
-    sentences = {n: passage_sentences(passages[n - 1]) for n in cited}
-    flat = [s for n in cited for s in sentences[n]]
-    vectors = embed([c.text for c in claims] + flat) if claims else np.zeros((0, 1))
-    claim_vectors, rest = vectors[: len(claims)], vectors[len(claims):]
-    sentence_vectors, at = {}, 0
-    for n in cited:
-        sentence_vectors[n], at = rest[at: at + len(sentences[n])], at + len(sentences[n])
+    problems = [textual_problem(c, passages, question) for c in claims]
+    pending = [c for c, problem in zip(claims, problems) if not problem]
+    scores = dict(zip(map(id, pending), meaning_scores(pending, passages, embed)))
     kept, dropped = [], []
-    for claim, vector in zip(claims, claim_vectors):
-        useful, reason = check_claim(claim, passages, vector, sentence_vectors, question)
-        if useful:
-            kept.append((claim.text, useful))
+    for claim, problem in zip(claims, problems):
+        if not problem and scores[id(claim)] < MIN_COSINE:
+            problem = "meaning not in the cited passages"
+        if problem:
+            dropped.append((claim.text, problem))
         else:
-            dropped.append((claim.text, reason))
+            kept.append((claim.text, useful_citations(claim, passages, question)))
     return Verdict(kept=kept, dropped=dropped, total=len(claims))
