@@ -65,7 +65,7 @@ def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
     """A request handler bound to one stub."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             stub.requests.append(body)
             stub.headers.append({k.lower(): v for k, v in self.headers.items()})

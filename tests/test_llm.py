@@ -28,10 +28,10 @@ KEY = "sk-test-7d1f0c5e9a2b4c68"
 PROCUREMENT = "settled on a policy that will in effect keep Huawei Technologies and ZTE out"
 REUTERS = "News that Japan was planning to ban government purchases"
 GOOD = [
-    ("On 10 December 2018 the Japanese government settled on a policy that keeps Huawei and ZTE "
-     "out of public procurement", PROCUREMENT),
-    ("News that Japan was planning to ban government purchases of Huawei and ZTE equipment was "
-     "revealed by Reuters", REUTERS),
+    (("On 10 December 2018 the Japanese government settled on a policy that keeps Huawei and ZTE "
+      "out of public procurement"), PROCUREMENT),
+    (("News that Japan was planning to ban government purchases of Huawei and ZTE equipment was "
+      "revealed by Reuters"), REUTERS),
 ]
 BRIBES = "Japan banned Huawei because Huawei paid bribes to officials"
 
@@ -60,7 +60,7 @@ def llm_assistant(llm_settings, assistant):
 def passages_in(request: dict) -> dict[int, str]:
     """The numbered passage texts of a recorded chat request."""
     user = request["messages"][-1]["content"]
-    found = re.findall(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', user, flags=re.S)
+    found = re.findall(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', user, flags=re.DOTALL)
     return {int(n): text for n, text in found}
 
 

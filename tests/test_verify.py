@@ -7,8 +7,16 @@ import pytest
 from bot.core.embeddings import get_embedder
 from bot.core.types import Passage
 from bot.core.verify import (
-    MIN_COSINE, Claim, clean_output, closest_sentences, meaning_scores, parse_claims,
-    quote_is_verbatim, quoted_spans, verify, words_supported,
+    MIN_COSINE,
+    Claim,
+    clean_output,
+    closest_sentences,
+    meaning_scores,
+    parse_claims,
+    quote_is_verbatim,
+    quoted_spans,
+    verify,
+    words_supported,
 )
 from tests.conftest import CORPUS
 
@@ -104,8 +112,8 @@ def test_meaning_is_compared_with_the_cited_passages_sentences_only(embed):
 
 def test_cosine_candidates_are_the_lexically_closest_sentences_of_each_cited_passage():
     found = closest_sentences("Geng Shuang expressed serious concern", PASSAGES[2:], per_passage=1)
-    assert found == ["Chinese foreign ministry spokesman Geng Shuang expressed “serious concern” "
-                     "about the reports, Reuters said."]
+    assert found == [("Chinese foreign ministry spokesman Geng Shuang expressed “serious concern” "
+                      "about the reports, Reuters said.")]
 
 
 def test_verify_keeps_supported_sentences_and_says_why_others_go(embed):

@@ -47,7 +47,7 @@ HUMAN = """<passages>
 
 Answer the question from the passages above, citing passage numbers in every sentence."""
 
-_TAG = re.compile(r"<\s*/?\s*(passages?|question)\b", re.I)
+_TAG = re.compile(r"<\s*/?\s*(passages?|question)\b", re.IGNORECASE)
 _MODELS: dict[tuple, Any] = {}
 
 

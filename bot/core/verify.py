@@ -26,7 +26,7 @@ MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 # A run of markers right after sentence-final punctuation belongs to the sentence before it.
 _TRAILING = re.compile(r"([.!?][\"”’')]*)((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
 QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass
