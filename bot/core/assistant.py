@@ -113,8 +113,13 @@ class Assistant:
         if self.settings.sentence_similarity:
             def similarity(sentences: list[str]) -> list[float]:
                 return [float(x) for x in embedder.embed(sentences) @ vector]
-        return answering.compose(question, passages, self.settings.min_relevance, kind, latest,
-                                 speaker=unknown_speaker, similarity=similarity)
+        answer = answering.compose(question, passages, self.settings.min_relevance, kind, latest,
+                                   speaker=unknown_speaker, similarity=similarity)
+        if self.settings.answerer == "llm":  # optional: synthesised, verified, else `answer`
+            from bot.core.llm import answer_with_llm
+
+            return answer_with_llm(question, passages, answer, self.settings)
+        return answer
 
     def passages(self, question: str, filters: Filters | None = None,
                  k: int | None = None, vector=None) -> list[Passage]:  # noqa: ANN001
