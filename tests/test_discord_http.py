@@ -106,7 +106,7 @@ def test_private_ask_is_deferred_ephemeral(endpoint, signing_key, discord_api):
     data = interaction("ask", {"question": "What did BT announce?", "private": True})
     assert post(endpoint, signing_key, body_of(data)).json() == {"type": 5, "data": {"flags": 64}}
     [edit] = discord_api.requests_for(data["token"], 1)
-    assert edit["method"] == "PATCH" and "non-core" in edit["json"]["embeds"][0]["description"]
+    assert edit["method"] == "PATCH" and "3G and 4G" in edit["json"]["embeds"][0]["description"]
 
 
 def test_an_error_after_a_public_defer_reaches_only_the_caller(endpoint, signing_key,
