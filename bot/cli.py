@@ -120,7 +120,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.server.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:
