@@ -154,4 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m bot.cli` runs this file as __main__, a second copy of the module: run the
+    # importable `bot.cli`, whose COMMANDS the COMMAND_MODULES register into.
+    from bot.cli import main as importable_main
+
+    sys.exit(importable_main())

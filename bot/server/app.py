@@ -49,14 +49,15 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
 
 def frontends(settings: Settings) -> dict[str, str]:
     """Which chat front ends are on, and why the others are off (no secret is ever shown)."""
-    def state(secret: str, variable: str) -> str:
-        return "on" if secret else f"off ({variable} is not set; its routes answer 404)"
+    def state(secret: str, variable: str, effect: str = "its routes answer 404") -> str:
+        return "on" if secret else f"off ({variable} is not set; {effect})"
 
     return {"slack": state(settings.slack_signing_secret.get_secret_value(),
                            "VENDORBAN_SLACK_SIGNING_SECRET"),
             "mattermost": state(settings.mattermost_token.get_secret_value(),
                                 "VENDORBAN_MATTERMOST_TOKEN"),
-            "discord": state(settings.discord_token.get_secret_value(), "VENDORBAN_DISCORD_TOKEN")}
+            "discord": state(settings.discord_token.get_secret_value(), "VENDORBAN_DISCORD_TOKEN",
+                             "the gateway bot is not started")}
 
 
 @asynccontextmanager
