@@ -125,8 +125,8 @@ def _sources(reply: Reply, out: _Blocks) -> str:
         shown += len(group)
     if reply.total_sources > shown:
         out.context(f"Showing {shown} of {reply.total_sources}; narrow it with `sources <words>`.")
-    return f"{reply.total_sources} documents" + (f" matching “{escape(reply.search)}”"
-                                                  if reply.search else "")
+    titles = [f"• {r['title']} ({r['outlet']}, {r['published'] or 'undated'})" for r in reply.sources]
+    return escape("\n".join([f"{reply.total_sources} documents:", *titles]))
 
 
 def help_text(command: str) -> str:
