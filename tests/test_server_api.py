@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -10,15 +12,15 @@ import pytest
 
 from bot.core.types import NOT_FOUND
 from tests.conftest import CORPUS, make_settings
-from tests.server_support import (  # noqa: F401 - fixtures
+from tests.server_support import (
     API_TOKEN,
     MATTERMOST_TOKEN,
     SLACK_BOT_TOKEN,
     SLACK_SECRET,
     LiveServer,
-    receiver,
-    serve,
 )
+
+pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
 
 
 def ask(live, payload, token: str | None = None, **kwargs) -> httpx.Response:
@@ -170,3 +172,20 @@ def test_secrets_never_appear_in_logs_or_responses(serve, receiver, caplog):
     seen = caplog.text + "".join(bodies)
     for secret in (API_TOKEN, SLACK_SECRET, SLACK_BOT_TOKEN, MATTERMOST_TOKEN):
         assert secret not in seen
+
+
+def test_concurrent_questions_are_all_answered_and_probes_stay_fast(serve):
+    live = serve()
+    questions = ["What did Suga say?", "What did BT announce?", "What did Geng Shuang say?",
+                 "Which countries banned Huawei?", "Who won the 2018 World Cup?"] * 2
+    with ThreadPoolExecutor(len(questions)) as pool:
+        futures = [pool.submit(ask, live, {"question": q}) for q in questions]
+        time.sleep(0.2)  # the core threads are busy now
+        started = time.monotonic()
+        assert httpx.get(f"{live.url}/healthz").status_code == 200
+        probe_seconds = time.monotonic() - started
+        answers = [f.result() for f in futures]
+    assert [a.status_code for a in answers] == [200] * len(questions)
+    assert [a.json()["found"] for a in answers[:5]] == [True, True, True, True, False]
+    assert answers[0].json() == answers[5].json()
+    assert probe_seconds < 1.0

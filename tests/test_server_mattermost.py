@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.server_support import MATTERMOST_TOKEN, receiver, serve  # noqa: F401 - fixtures
+from tests.server_support import MATTERMOST_TOKEN
+
+pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
 
 
 def command_body(receiver, text: str, token: str | None = None) -> bytes:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_settings
-from tests.server_support import LiveServer, receiver, serve  # noqa: F401 - fixtures
+from tests.server_support import LiveServer
+
+pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -11,12 +11,9 @@ import httpx
 import pytest
 
 from bot.server.render_slack import MAX_BLOCKS, MAX_SECTION_CHARS
-from tests.server_support import (  # noqa: F401 - fixtures
-    Clock,
-    receiver,
-    serve,
-    slack_headers,
-)
+from tests.server_support import Clock, slack_headers
+
+pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
 
 SUGA_WORDS = "Cybersecurity is becoming an important issue in Japan"
 

@@ -8,12 +8,9 @@ import time
 import httpx
 import pytest
 
-from tests.server_support import (  # noqa: F401 - fixtures
-    SLACK_BOT_TOKEN,
-    receiver,
-    serve,
-    slack_headers,
-)
+from tests.server_support import SLACK_BOT_TOKEN, slack_headers
+
+pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
 
 
 def post_event(live, payload: dict, timestamp: int | None = None, retry: int | None = None,

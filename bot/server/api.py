@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 from datetime import date
 from typing import Literal
 
@@ -87,8 +88,8 @@ def build_router(services: Services) -> APIRouter:
     def throttle(request: Request) -> None:
         wait = services.limiter.hit(f"api:{request.client.host if request.client else '?'}")
         if wait:
-            raise HTTPException(429, f"Too many requests; try again in {wait:.0f} s.",
-                                headers={"Retry-After": str(int(wait) + 1)})
+            raise HTTPException(429, f"Too many requests; try again in {math.ceil(wait)} s.",
+                                headers={"Retry-After": str(math.ceil(wait))})
 
     router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorise)])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 
@@ -56,7 +57,7 @@ def build_router(services: Services) -> APIRouter:
         wait = services.limiter.hit(f"slack:{form.get('team_id', '')}:{form['user_id']}")
         if wait:
             return {"response_type": "ephemeral",
-                    "text": f"You are asking too fast; try again in {wait:.0f} s."}
+                    "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
         chat = parse_request(form.get("text", ""))
         ready = immediate_reply(chat, settings.max_question_chars)
         if ready:
