@@ -20,7 +20,7 @@ from tests.server_support import (
     LiveServer,
 )
 
-pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 
 def ask(live, payload, token: str | None = None, **kwargs) -> httpx.Response:

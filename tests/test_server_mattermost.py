@@ -11,7 +11,7 @@ import pytest
 
 from tests.server_support import MATTERMOST_TOKEN
 
-pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 
 def command_body(receiver, text: str, token: str | None = None) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import make_settings
 from tests.server_support import LiveServer
 
-pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

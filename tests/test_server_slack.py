@@ -13,7 +13,7 @@ import pytest
 from bot.server.render_slack import MAX_BLOCKS, MAX_SECTION_CHARS
 from tests.server_support import Clock, slack_headers
 
-pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 SUGA_WORDS = "Cybersecurity is becoming an important issue in Japan"
 

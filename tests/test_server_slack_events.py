@@ -10,7 +10,7 @@ import pytest
 
 from tests.server_support import SLACK_BOT_TOKEN, slack_headers
 
-pytest_plugins = ["tests.server_support"]  # the serve and receiver fixtures
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 
 def post_event(live, payload: dict, timestamp: int | None = None, retry: int | None = None,
