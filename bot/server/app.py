@@ -80,13 +80,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _warm_up(services: Services) -> None:
-    """Open the index and load the model before the first question (readyz waits for this)."""
+    """Load the model, then open the index, before the first question (readyz waits for this)."""
     try:
-        services.assistant.store.count()
         get_embedder(services.settings).embed(["warm-up"])
         services.model_ready.set()
+        services.assistant.store.count()
     except BotError as exc:
+        services.startup_problem = str(exc)
         log.error("not ready: %s", exc)
+    except Exception:  # a crash in this thread must reach the log, not vanish
+        services.startup_problem = "the server could not start its index or model; see the log"
+        log.exception("warm-up failed")
 
 
 # ---- Discord hook: bot/discord_bot/ is built on another branch. Both guards below let this

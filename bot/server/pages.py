@@ -47,7 +47,8 @@ def build_router(services: Services) -> APIRouter:
     @router.get("/readyz", summary="Index open and non-empty, model loaded")
     async def readyz() -> JSONResponse:
         if not services.model_ready.is_set():
-            return JSONResponse({"status": "starting", "reason": "loading the model"}, 503)
+            reason = services.startup_problem or "loading the model"
+            return JSONResponse({"status": "starting", "reason": reason}, 503)
         try:  # off the core's pool: a probe must answer while questions are being worked on
             stats = await asyncio.to_thread(services.assistant.stats)
         except Exception as exc:  # noqa: BLE001 - a broken index is "not ready", whatever the cause
