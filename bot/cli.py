@@ -153,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    # `python -m bot.cli` runs this file as __main__, a second copy of the module: run the
-    # importable `bot.cli`, whose COMMANDS the COMMAND_MODULES register into.
-    from bot.cli import main as importable_main
+if __name__ == "__main__":  # `python -m bot.cli`: run the importable module, not __main__'s copy
+    from bot.cli import main as package_main
 
-    sys.exit(importable_main())
+    sys.exit(package_main())

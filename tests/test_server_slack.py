@@ -121,7 +121,7 @@ def test_a_request_replayed_inside_the_window_is_rejected(serve, receiver):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("help", "sources [search]"), ("", "quote <speaker>"), ("frobnicate", "Unknown command"),
+    ("help", "sources [search]"), ("", "quote &lt;speaker&gt;"), ("frobnicate", "Unknown command"),
     ("quote", "needs a speaker"),
 ])
 def test_help_and_unknown_subcommands_are_answered_at_once_with_help(serve, receiver, text,

@@ -130,8 +130,8 @@ def _sources(reply: Reply, out: _Blocks) -> str:
 
 
 def help_text(command: str) -> str:
-    """The help listing in mrkdwn."""
-    return "\n".join(f"`{command} {usage}`: {what}" for usage, what in HELP_LINES)
+    """The help listing in mrkdwn (`<question>` escaped: Slack reads bare `<...>` as a link)."""
+    return "\n".join(f"`{command} {escape(usage)}`: {escape(what)}" for usage, what in HELP_LINES)
 
 
 def render(reply: Reply, command: str = "/vendorban") -> dict:
