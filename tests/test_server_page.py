@@ -63,7 +63,10 @@ def test_typing_a_question_shows_the_cited_answer_and_clickable_sources(serve, p
     links = page.locator("#sources li a[href^='http']")
     assert links.count() >= 1
     assert links.first.get_attribute("rel") == "noopener noreferrer"
-    assert "undated" in page.inner_text("#sources")  # the seed: no outlet, no date
+    assert "undated" in page.inner_text("#sources")  # the seed: no outlet, no date...
+    assert page.locator("#sources li strong", has_text="Japanese Government").count() == 1
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert not any(h.startswith(live.url) for h in hrefs)  # ...and no URL: not a link
     page.click("#answer a.cite >> nth=0")
     assert page.url.endswith("#source-1")
     page.click("#source-1 summary")
