@@ -95,7 +95,8 @@ def test_slack_not_found_has_no_sources_section():
 
 
 def test_markdown_rendering_escapes_text_and_neutralises_mentions():
-    text = render_markdown.render(answer(HOSTILE + " [1]", [citation(1, HOSTILE, "A [b] title")]))["text"]
+    reply = answer(HOSTILE + " [1]", [citation(1, HOSTILE, "A [b] title")])
+    text = render_markdown.render(reply)["text"]
     for bad in ("@channel", "@here", "@all", "@everyone", "[evil](", "<script>", "<!channel>"):
         assert bad not in text
     assert "[A \\[b\\] title](https://example.org/a)" in text

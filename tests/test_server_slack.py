@@ -21,7 +21,8 @@ SUGA_WORDS = "Cybersecurity is becoming an important issue in Japan"
 def command_body(receiver, text: str, user: str = "U1", **extra: str) -> bytes:
     fields = {"token": "deprecated", "team_id": "T1", "team_domain": "acme", "channel_id": "C1",
               "channel_name": "general", "user_id": user, "user_name": "ann",
-              "command": "/vendorban", "text": text, "api_app_id": "A1", "trigger_id": uuid.uuid4().hex,
+              "command": "/vendorban", "text": text, "api_app_id": "A1",
+              "trigger_id": uuid.uuid4().hex,
               "response_url": f"{receiver.url}/commands/T1/123/secretpath"} | extra
     return urlencode(fields).encode()
 
@@ -60,7 +61,8 @@ def test_signed_command_is_acked_within_3s_then_answered_with_cited_blocks(serve
 
 def test_public_prefix_answers_in_channel(serve, receiver):
     live = serve()
-    assert post_command(live, command_body(receiver, "public What did BT announce?")).status_code == 200
+    response = post_command(live, command_body(receiver, "public What did BT announce?"))
+    assert response.status_code == 200
     [post] = receiver.wait_for(1)
     assert post["json"]["response_type"] == "in_channel"
     assert "core" in post["json"]["text"]

@@ -63,7 +63,7 @@ class QuoteOut(BaseModel):
 
 
 class AskResponse(BaseModel):
-    """An answer whose [n] markers point into `citations`; `found` is false when the corpus is silent."""
+    """An answer whose [n] markers point into `citations`; `found` false: not in the corpus."""
 
     question: str
     answer: str
@@ -95,7 +95,8 @@ def build_router(services: Services) -> APIRouter:
 
     @router.post("/ask", response_model=AskResponse, dependencies=[Depends(throttle)],
                  responses={400: {"description": "Bad input"}, 401: {"description": "No token"},
-                            413: {"description": "Body too large"}, 429: {"description": "Slow down"},
+                            413: {"description": "Body too large"},
+                            429: {"description": "Slow down"},
                             503: {"description": "Index empty or unavailable"}})
     async def ask(body: AskRequest, response: Response) -> dict:
         """Answer a question from the corpus, with numbered citations."""

@@ -65,7 +65,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
     for name, state in frontends(services.settings).items():
         log.info("%s front end: %s", name, state)
-    if not services.settings.api_token.get_secret_value():
+    settings = services.settings
+    slack_on = bool(settings.slack_signing_secret.get_secret_value())
+    if slack_on and not settings.slack_bot_token.get_secret_value():
+        log.info("slack mentions: not answered (VENDORBAN_SLACK_BOT_TOKEN is not set)")
+    if not settings.api_token.get_secret_value():
         log.info("JSON API: open (VENDORBAN_API_TOKEN is not set)")
     warm_up = asyncio.create_task(asyncio.to_thread(_warm_up, services), name="warm-up")
     gateway = start_discord(services)

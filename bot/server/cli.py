@@ -1,4 +1,4 @@
-"""`vendorban serve`: ingest the corpus if needed, then run the HTTP server (and the Discord bot)."""
+"""`vendorban serve`: ingest the corpus if needed, then run the HTTP server and the Discord bot."""
 
 from __future__ import annotations
 

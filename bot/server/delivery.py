@@ -1,4 +1,4 @@
-"""Delayed replies: POSTs to a response_url or Slack's Web API, retried with backoff, off the request."""
+"""Delayed replies: POSTs to a response_url or Slack's Web API, retried, after the request."""
 
 from __future__ import annotations
 

@@ -62,12 +62,14 @@ def _answer(reply: Reply) -> str:
 def _sources(reply: Reply) -> str:
     if not reply.sources:
         return "No documents match that search." if reply.search else "The index is empty."
-    heading = f"**Documents matching “{escape(reply.search)}”**" if reply.search else "**Documents**"
+    heading = (f"**Documents matching “{escape(reply.search)}”**" if reply.search
+               else "**Documents**")
     lines = [f"- {link(r['url'] or r['source'], r['title'] or '(untitled)')}: "
              f"{escape(r['outlet'] or '')}, {r['published'] or 'undated'}" for r in reply.sources]
     text = _fit([heading], lines, "documents")
     if reply.total_sources > len(reply.sources) and "more documents" not in text:
-        text += f"\n_Showing {len(reply.sources)} of {reply.total_sources}; narrow it with `sources <words>`._"
+        text += (f"\n_Showing {len(reply.sources)} of {reply.total_sources}; "
+                 "narrow it with `sources <words>`._")
     return text
 
 

@@ -10,7 +10,7 @@ from bot.server.mentions import neutralise_mentions
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
-MAX_TOTAL_CHARS = 10_000  # all block text; Slack rejects messages around 12-13k (msg_blocks_too_long)
+MAX_TOTAL_CHARS = 10_000  # all block text; Slack fails around 12-13k (msg_blocks_too_long)
 MAX_FALLBACK_CHARS = 3000
 MAX_QUESTION_CHARS = 300
 
@@ -125,7 +125,8 @@ def _sources(reply: Reply, out: _Blocks) -> str:
         shown += len(group)
     if reply.total_sources > shown:
         out.context(f"Showing {shown} of {reply.total_sources}; narrow it with `sources <words>`.")
-    titles = [f"• {r['title']} ({r['outlet']}, {r['published'] or 'undated'})" for r in reply.sources]
+    titles = [f"• {r['title']} ({r['outlet']}, {r['published'] or 'undated'})"
+              for r in reply.sources]
     return escape("\n".join([f"{reply.total_sources} documents:", *titles]))
 
 

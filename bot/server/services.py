@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: settings, the assistant, limits, delivery and the core's threads."""
+"""What the HTTP adapters share: settings, assistant, limits, delivery and the core's threads."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class Services:
     model_ready: threading.Event = field(default_factory=threading.Event)
     startup_problem: str = ""  # why the warm-up failed, shown by /readyz
     executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(CORE_THREADS, thread_name_prefix="vendorban-core"))
+        default_factory=lambda: ThreadPoolExecutor(CORE_THREADS,
+                                                   thread_name_prefix="vendorban-core"))
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute)

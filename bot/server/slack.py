@@ -117,7 +117,8 @@ def _on_mention(services: Services, team: str, event: dict) -> None:
     text = html.unescape(_MENTION.sub(" ", str(event.get("text", ""))))
     chat = parse_request(text)
     chat.public = True  # a thread reply is seen by the channel; help stays help
-    target = {"channel": event.get("channel"), "thread_ts": event.get("thread_ts") or event.get("ts")}
+    target = {"channel": event.get("channel"),
+              "thread_ts": event.get("thread_ts") or event.get("ts")}
     url = services.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
 
     async def answer() -> None:
