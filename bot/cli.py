@@ -128,7 +128,9 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
-COMMAND_MODULES: tuple[str, ...] = ("bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli", "bot.server.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,108 @@
+"""JSON API: `POST /api/ask` returns a cited answer; optional bearer token, per-IP rate limit."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.core.citations import answer_to_dict
+from bot.core.retrieval import Filters
+from bot.server.services import Services
+
+
+class AskFilters(BaseModel):
+    """Metadata restrictions; every field optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    country: str | None = Field(None, max_length=80, description="Only sources about this country.")
+    vendor: str | None = Field(None, max_length=80, description="Only sources about this vendor.")
+    kind: Literal["article", "statement"] | None = Field(None, description="Only this kind.")
+    since: date | None = Field(None, description="Published on or after this date.")
+    until: date | None = Field(None, description="Published on or before this date.")
+
+
+class AskRequest(BaseModel):
+    """A question and optional filters."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question, in plain words.")
+    filters: AskFilters | None = None
+
+
+class CitationOut(BaseModel):
+    """A numbered source: the cited passage, its offsets in the document, where it came from."""
+
+    number: int
+    document: str
+    chunk: str
+    title: str
+    outlet: str
+    published: str
+    url: str
+    source: str
+    page: int | None
+    passage: str
+    start: int
+    end: int
+    also_in: list[dict]
+
+
+class QuoteOut(BaseModel):
+    """Verbatim words of a speaker, with document offsets."""
+
+    speaker: str
+    text: str
+    chunk: str
+    start: int
+    end: int
+
+
+class AskResponse(BaseModel):
+    """An answer whose [n] markers point into `citations`; `found` false: not in the corpus."""
+
+    question: str
+    answer: str
+    found: bool
+    answerer: str
+    citations: list[CitationOut]
+    quotes: list[QuoteOut]
+
+
+def build_router(services: Services) -> APIRouter:
+    """The /api routes."""
+    token = services.settings.api_token.get_secret_value().encode()
+
+    def authorise(request: Request) -> None:
+        if not token:
+            return
+        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), token):
+            raise HTTPException(401, "A valid bearer token is required.",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def throttle(request: Request) -> None:
+        wait = services.limiter.hit(f"api:{request.client.host if request.client else '?'}")
+        if wait:
+            raise HTTPException(429, f"Too many requests; try again in {math.ceil(wait)} s.",
+                                headers={"Retry-After": str(math.ceil(wait))})
+
+    router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorise)])
+
+    @router.post("/ask", response_model=AskResponse, dependencies=[Depends(throttle)],
+                 responses={400: {"description": "Bad input"}, 401: {"description": "No token"},
+                            413: {"description": "Body too large"},
+                            429: {"description": "Slow down"},
+                            503: {"description": "Index empty or unavailable"}})
+    async def ask(body: AskRequest, response: Response) -> dict:
+        """Answer a question from the corpus, with numbered citations."""
+        filters = Filters(**body.filters.model_dump()) if body.filters else None
+        answer = await services.run_core(services.assistant.ask, body.question, filters)
+        response.headers["Cache-Control"] = "no-store"
+        return answer_to_dict(answer)
+
+    return router

@@ -1,0 +1,144 @@
+"""The one HTTP server: web page, JSON API, Slack and Mattermost webhooks (and Discord's hooks)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from bot.core.assistant import Assistant
+from bot.core.config import Settings
+from bot.core.embeddings import get_embedder
+from bot.core.errors import BotError, EmptyIndexError, IndexUnavailableError, InputError
+from bot.server import api, mattermost, pages, slack
+from bot.server.limits import BodyLimit
+from bot.server.services import Services
+
+log = logging.getLogger(__name__)
+STATUS_OF_ERROR: tuple[tuple[type[BotError], int], ...] = (
+    (InputError, 400), (EmptyIndexError, 503), (IndexUnavailableError, 503),
+)
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """The server for these settings; front ends without a configured secret stay unmounted."""
+    services = Services(settings, assistant or Assistant(settings), clock=clock)
+    app = FastAPI(title="vendorban", version="0.1.0", lifespan=_lifespan,
+                  description="Cited answers about government bans on telecom vendors.")
+    app.state.services = services
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    app.include_router(pages.build_router(services))
+    app.include_router(api.build_router(services))
+    if settings.slack_signing_secret.get_secret_value():
+        app.include_router(slack.build_router(services))
+    if settings.mattermost_token.get_secret_value():
+        app.include_router(mattermost.build_router(services))
+    mount_discord_http(app, services)
+    return app
+
+
+def frontends(settings: Settings) -> dict[str, str]:
+    """Which chat front ends are on, and why the others are off (no secret is ever shown)."""
+    def state(secret: str, variable: str, effect: str = "its routes answer 404") -> str:
+        return "on" if secret else f"off ({variable} is not set; {effect})"
+
+    return {"slack": state(settings.slack_signing_secret.get_secret_value(),
+                           "VENDORBAN_SLACK_SIGNING_SECRET"),
+            "mattermost": state(settings.mattermost_token.get_secret_value(),
+                                "VENDORBAN_MATTERMOST_TOKEN"),
+            "discord": state(settings.discord_token.get_secret_value(), "VENDORBAN_DISCORD_TOKEN",
+                             "the gateway bot is not started")}
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: Services = app.state.services
+    for name, state in frontends(services.settings).items():
+        log.info("%s front end: %s", name, state)
+    settings = services.settings
+    slack_on = bool(settings.slack_signing_secret.get_secret_value())
+    if slack_on and not settings.slack_bot_token.get_secret_value():
+        log.info("slack mentions: not answered (VENDORBAN_SLACK_BOT_TOKEN is not set)")
+    if not settings.api_token.get_secret_value():
+        log.info("JSON API: open (VENDORBAN_API_TOKEN is not set)")
+    warm_up = asyncio.create_task(asyncio.to_thread(_warm_up, services), name="warm-up")
+    gateway = start_discord(services)
+    try:
+        yield
+    finally:
+        for task in (warm_up, gateway):
+            if task is not None:
+                task.cancel()
+        await services.delivery.aclose()
+        services.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _warm_up(services: Services) -> None:
+    """Load the model, then open the index, before the first question (readyz waits for this)."""
+    try:
+        get_embedder(services.settings).embed(["warm-up"])
+        services.model_ready.set()
+        services.assistant.store.count()
+    except BotError as exc:
+        services.startup_problem = str(exc)
+        log.error("not ready: %s", exc)
+    except Exception:  # a crash in this thread must reach the log, not vanish
+        services.startup_problem = "the server could not start its index or model; see the log"
+        log.exception("warm-up failed")
+
+
+# ---- Discord in the same process: the gateway bot when a token is set, HTTP interactions always
+# ---- mounted (the router itself answers 404 until a public key is configured).
+def start_discord(services: Services) -> asyncio.Task | None:
+    """With a Discord token, run `bot.discord_bot.gateway.run_gateway` as a background task."""
+    if not services.settings.discord_token.get_secret_value():
+        return None
+    from bot.discord_bot.gateway import run_gateway
+
+    task = asyncio.create_task(run_gateway(services.settings, services.assistant), name="discord")
+    task.add_done_callback(_log_gateway_end)
+    return task
+
+
+def _log_gateway_end(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Discord gateway stopped", exc_info=task.exception())
+
+
+def mount_discord_http(app: FastAPI, services: Services) -> None:
+    """Mount Discord's HTTP interactions endpoint (`POST /discord/interactions`)."""
+    from bot.discord_bot.http import build_router
+
+    app.include_router(build_router(services.settings, services.assistant))
+
+
+# ---- errors at the HTTP edge: JSON bodies {"error": ...}, never a traceback or a secret
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                    for e in exc.errors()[:5]]
+        return JSONResponse({"error": "Malformed request.", "problems": problems}, 400)
+
+    @app.exception_handler(BotError)
+    async def bot_error(request: Request, exc: BotError) -> JSONResponse:
+        status = next((code for kind, code in STATUS_OF_ERROR if isinstance(exc, kind)), 500)
+        return JSONResponse({"error": str(exc)}, status)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return JSONResponse({"error": "Internal error; please try again later."}, 500)

@@ -1,0 +1,70 @@
+"""`vendorban serve`: ingest the corpus if needed, then run the HTTP server and the Discord bot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+
+from bot.cli import command, ensure_corpus
+from bot.core.config import Settings
+from bot.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="bind address (default: the host setting, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: the port setting, 8000; 0 = any free)")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, so the URLs printed are the real ones (port 0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"Cannot listen on {host}:{port} ({exc.strerror}); "
+                          "set VENDORBAN_PORT or pass --port.") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def local_urls(host: str, port: int, settings: Settings) -> list[str]:
+    """The lines printed at start-up: where the page, the API and each webhook live."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    lines = [f"Web page:   {base}/", f"JSON API:   {base}/api/ask  (docs: {base}/docs)",
+             f"Probes:     {base}/healthz  {base}/readyz"]
+    if settings.slack_signing_secret.get_secret_value():
+        lines.append(f"Slack:      {base}/slack/commands  {base}/slack/events")
+    if settings.mattermost_token.get_secret_value():
+        lines.append(f"Mattermost: {base}/mattermost/commands")
+    return lines
+
+
+@command("serve", "run the web page, JSON API, Slack/Mattermost webhooks and Discord bot",
+         _serve_args)
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.core.assistant import Assistant
+    from bot.server.app import create_app
+
+    if not args.verbose:  # start-up lines (which front ends are on) are worth seeing
+        logging.getLogger("bot").setLevel(logging.INFO)
+    ensure_corpus(settings)
+    sock = bind(args.host or settings.host, settings.port if args.port is None else args.port)
+    host, port = sock.getsockname()[:2]
+    app = create_app(settings, Assistant(settings))
+    print("vendorban is serving:", *local_urls(host, port, settings), sep="\n  ")
+    sys.stdout.flush()
+    config = uvicorn.Config(app, log_level="info" if args.verbose else "warning",
+                            proxy_headers=False, timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,104 @@
+"""Chat sub-commands shared by the Slack and Mattermost adapters: read the text, call the core."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from bot.core.assistant import Assistant
+from bot.core.errors import BotError
+from bot.core.questions import clean_question
+from bot.core.types import Answer
+
+log = logging.getLogger(__name__)
+MAX_SOURCES = 40  # a listing beyond this is cut by the renderers anyway
+HELP_LINES: tuple[tuple[str, str], ...] = (
+    ("<question>", "answer a question from the corpus, with sources (only you see it)"),
+    ("public <question>", "answer in the channel, for everyone to see"),
+    ("sources [search]", "list the documents in the index, optionally matching words"),
+    ("quote <speaker> [about <topic>]", "what a person said, verbatim and cited"),
+    ("help", "show this help"),
+)
+SUBCOMMANDS = ("help", "sources", "quote")
+_COMMAND_LIKE = re.compile(r"^[a-z][a-z_-]*$")  # one lowercase word: a sub-command, not a question
+
+
+@dataclass
+class ChatRequest:
+    """What a chat message asks for."""
+
+    action: str  # "ask", "sources", "quote" or "help"
+    argument: str = ""
+    public: bool = False
+    note: str = ""  # shown above the help, e.g. "Unknown command `foo`."
+
+
+@dataclass
+class Reply:
+    """What to show the user, before rendering for a platform."""
+
+    kind: str  # "answer", "sources", "help" or "error"
+    answer: Answer | None = None
+    sources: list[dict] = field(default_factory=list)
+    total_sources: int = 0
+    search: str = ""
+    message: str = ""
+    public: bool = False
+
+
+def command_name(raw: str) -> str:
+    """The slash command as the user typed it, reduced to safe characters for echoing."""
+    name = re.sub(r"[^\w-]", "", raw or "")[:32]
+    return f"/{name}" if name else "/vendorban"
+
+
+def parse_request(text: str) -> ChatRequest:
+    """Split `[public] [sub-command] argument` out of a slash command's or mention's text."""
+    words = (text or "").split()
+    public = bool(words) and words[0].lower() == "public"
+    if public:
+        words = words[1:]
+    if not words:
+        return ChatRequest("help", public=public)
+    head, rest = words[0].lower(), " ".join(words[1:])
+    if head in SUBCOMMANDS:
+        if head == "quote" and not rest:
+            return ChatRequest("help", public=public, note="`quote` needs a speaker's name.")
+        return ChatRequest(head, rest, public)
+    if len(words) == 1 and _COMMAND_LIKE.match(words[0]):
+        return ChatRequest("help", public=public, note=f"Unknown command `{words[0][:40]}`.")
+    return ChatRequest("ask", " ".join(words), public)
+
+
+def immediate_reply(request: ChatRequest, max_question_chars: int) -> Reply | None:
+    """The reply when no core call is needed (help, a question too long or empty); else None."""
+    if request.action == "help":
+        return Reply("help", message=request.note, public=False)
+    if request.action == "ask":
+        try:
+            clean_question(request.argument, max_question_chars)
+        except BotError as exc:
+            return Reply("error", message=str(exc))
+    return None
+
+
+def execute(assistant: Assistant, request: ChatRequest) -> Reply:
+    """Run a request against the core (blocking: call it from a worker thread)."""
+    try:
+        if request.action == "sources":
+            rows = assistant.sources(request.argument or None)
+            return Reply("sources", sources=rows[:MAX_SOURCES], total_sources=len(rows),
+                         search=request.argument, public=request.public)
+        if request.action == "quote":
+            speaker, _, about = request.argument.partition(" about ")
+            answer = assistant.quote(speaker.strip(), about.strip() or None)
+            return Reply("answer", answer=answer, public=request.public)
+        if request.action == "ask":
+            return Reply("answer", answer=assistant.ask(request.argument), public=request.public)
+        return Reply("help", message=request.note)
+    except BotError as exc:
+        return Reply("error", message=str(exc))
+    except Exception:
+        log.exception("chat request failed (%s)", request.action)
+        return Reply("error", message="Something went wrong on our side; please try again later.")

@@ -1,0 +1,121 @@
+"""Input bounds for the HTTP server: a request body cap and a per-user sliding-window rate limit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Clock = Callable[[], float]
+WINDOW_SECONDS = 60.0
+MAX_TRACKED_KEYS = 10_000  # oldest keys are forgotten first, so memory stays bounded
+
+
+class BodyTooLarge(HTTPException):
+    """The request body went past the cap while it was being read."""
+
+    def __init__(self, max_bytes: int) -> None:
+        # an HTTPException, so FastAPI's body parsing re-raises it instead of calling it a 400
+        super().__init__(413, f"Request body too large (limit {max_bytes} bytes).")
+
+
+class BodyLimit:
+    """ASGI middleware: 413 when a body exceeds `max_bytes`, counted as it arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _reject(send, self.max_bytes)
+            return
+        started = False
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:  # a lying or absent Content-Length ends here
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _reject(send, self.max_bytes)
+
+
+async def _reject(send: Send, max_bytes: int) -> None:
+    body = json.dumps({"error": f"Request body too large (limit {max_bytes} bytes)."}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RateLimiter:
+    """At most `per_minute` hits per key in any 60-second window (in memory, per process)."""
+
+    def __init__(self, per_minute: int, clock: Clock = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Record a hit; 0 when allowed, else the seconds to wait before the next one is."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.pop(key, None) or deque()
+            while hits and now - hits[0] >= WINDOW_SECONDS:
+                hits.popleft()
+            self._hits[key] = hits
+            if len(self._hits) > MAX_TRACKED_KEYS:
+                self._hits.popitem(last=False)
+            if len(hits) >= self.per_minute:
+                return max(0.001, WINDOW_SECONDS - (now - hits[0]))
+            hits.append(now)
+            return 0.0
+
+
+class SeenSet:
+    """Keys seen in the last `ttl` seconds (bounded): retried events and replayed signatures."""
+
+    def __init__(self, ttl: float, max_items: int = MAX_TRACKED_KEYS,
+                 clock: Clock = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_items = max_items
+        self.clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first(self, key: str) -> bool:
+        """True the first time a key is offered within `ttl`, False for repeats."""
+        now = self.clock()
+        with self._lock:
+            while self._seen and (now - next(iter(self._seen.values())) > self.ttl
+                                  or len(self._seen) > self.max_items):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True

@@ -1,0 +1,132 @@
+"""Slack adapter: signed slash commands (ack now, answer via response_url) and app mentions."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.server import render_slack
+from bot.server.commands import ChatRequest, command_name, execute, immediate_reply, parse_request
+from bot.server.forms import parse_form
+from bot.server.limits import SeenSet
+from bot.server.services import Services
+
+log = logging.getLogger(__name__)
+WINDOW_SECONDS = 300  # Slack's replay window, also how long a signature is remembered
+EVENT_MEMORY_SECONDS = 3600  # Slack retries an event for a few minutes; keep ids an hour
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+class _ServiceClock(Clock):
+    """slack_sdk's clock interface over the server's clock (tests move it past the window)."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now()
+
+
+def build_router(services: Services) -> APIRouter:
+    """Routes under /slack for an app whose signing secret is configured."""
+    settings = services.settings
+    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value(),
+                                 clock=_ServiceClock(services.clock))
+    signatures = SeenSet(WINDOW_SECONDS, clock=services.clock)
+    events = SeenSet(EVENT_MEMORY_SECONDS)
+    router = APIRouter(prefix="/slack", tags=["slack"])
+
+    async def verified_body(request: Request) -> bytes:
+        """The raw body, once its signature is good, fresh and not seen before; else 401."""
+        body = await request.body()
+        signature = request.headers.get("x-slack-signature", "")
+        if not _is_valid(verifier, body, request.headers) or not signatures.first(signature):
+            log.warning("rejected a Slack request: bad, stale or replayed signature")
+            raise HTTPException(401, "Invalid or stale Slack signature.")
+        return body
+
+    @router.post("/commands", summary="Slack slash command")
+    async def slash_command(request: Request) -> dict:
+        form = parse_form(await verified_body(request), required=("user_id", "response_url"))
+        command = command_name(form.get("command", ""))
+        wait = services.limiter.hit(f"slack:{form.get('team_id', '')}:{form['user_id']}")
+        if wait:
+            return {"response_type": "ephemeral",
+                    "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
+        chat = parse_request(form.get("text", ""))
+        ready = immediate_reply(chat, settings.max_question_chars)
+        if ready:
+            return render_slack.render(ready, command)
+        services.delivery.spawn(_answer_later(services, chat, form["response_url"], command),
+                                name="slack response_url delivery")
+        return render_slack.searching(form.get("text", ""))
+
+    @router.post("/events", summary="Slack Events API")
+    async def event(request: Request) -> Response:
+        try:
+            payload = json.loads(await verified_body(request))
+        except ValueError:
+            raise HTTPException(400, "Malformed JSON body.") from None
+        if not isinstance(payload, dict):
+            raise HTTPException(400, "Malformed event payload.")
+        if payload.get("type") == "url_verification":
+            return Response(json.dumps({"challenge": str(payload.get("challenge", ""))}),
+                            media_type="application/json")
+        inner = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+        event_id = str(payload.get("event_id") or "")
+        if not event_id or not events.first(event_id):
+            log.info("ignored a retried or unidentified Slack event")
+            return Response(status_code=200)
+        if inner.get("type") == "app_mention" and not inner.get("bot_id"):
+            _on_mention(services, str(payload.get("team_id", "")), inner)
+        return Response(status_code=200)
+
+    return router
+
+
+def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
+    try:
+        return verifier.is_valid_request(body, dict(headers))
+    except (ValueError, UnicodeDecodeError):  # a non-numeric timestamp, a body that is not UTF-8
+        return False
+
+
+async def _answer_later(services: Services, chat: ChatRequest, response_url: str,
+                        command: str) -> None:
+    reply = await services.run_core(execute, services.assistant, chat)
+    payload = render_slack.render(reply, command) | {"replace_original": False}
+    await services.delivery.post(response_url, payload)
+
+
+def _on_mention(services: Services, team: str, event: dict) -> None:
+    """Answer an app mention in its thread (through chat.postMessage), after the ack."""
+    token = services.settings.slack_bot_token.get_secret_value()
+    if not token:
+        log.warning("cannot answer a Slack mention: VENDORBAN_SLACK_BOT_TOKEN is not set")
+        return
+    if services.limiter.hit(f"slack:{team}:{event.get('user', '')}"):
+        log.info("dropped a Slack mention over the rate limit")
+        return
+    text = html.unescape(_MENTION.sub(" ", str(event.get("text", ""))))
+    chat = parse_request(text)
+    chat.public = True  # a thread reply is seen by the channel; help stays help
+    target = {"channel": event.get("channel"),
+              "thread_ts": event.get("thread_ts") or event.get("ts")}
+    url = services.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
+
+    async def answer() -> None:
+        reply = immediate_reply(chat, services.settings.max_question_chars)
+        if reply is None:
+            reply = await services.run_core(execute, services.assistant, chat)
+        message = render_slack.render(reply)
+        message.pop("response_type")
+        await services.delivery.post(url, message | target, token=token)
+
+    services.delivery.spawn(answer(), name="slack mention reply")

@@ -1,0 +1,100 @@
+"""Slack Events API over real HTTP: the challenge, and app mentions answered once, in the thread."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.server_support import SLACK_BOT_TOKEN, slack_headers
+
+pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
+
+
+def post_event(live, payload: dict, timestamp: int | None = None, retry: int | None = None,
+               headers: dict | None = None) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    sent = slack_headers(body, timestamp=timestamp) | {"Content-Type": "application/json"}
+    if retry is not None:
+        sent |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    return httpx.post(f"{live.url}/slack/events", content=body,
+                      headers=sent if headers is None else headers, timeout=10)
+
+
+def mention(text: str, event_id: str = "Ev01", thread_ts: str | None = None) -> dict:
+    event = {"type": "app_mention", "user": "U1", "text": text, "ts": "1700000000.000100",
+             "channel": "C1", "event_ts": "1700000000.000100"}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return {"token": "x", "team_id": "T1", "api_app_id": "A1", "event": event,
+            "type": "event_callback", "event_id": event_id, "event_time": 1700000000}
+
+
+def test_url_verification_challenge_is_echoed(serve):
+    live = serve()
+    response = post_event(live, {"type": "url_verification", "token": "x", "challenge": "c-123"})
+    assert response.status_code == 200 and response.json() == {"challenge": "c-123"}
+
+
+def test_unsigned_challenge_is_401(serve):
+    live = serve()
+    response = post_event(live, {"type": "url_verification", "challenge": "c-123"},
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 401 and "c-123" not in response.text
+
+
+def test_mention_retried_three_times_is_answered_once_in_its_thread(serve, receiver):
+    live = serve()
+    payload = mention("<@UBOT> What did Suga say?")
+    now = int(time.time())
+    statuses = [post_event(live, payload, timestamp=now - 3 + i, retry=i or None).status_code
+                for i in range(4)]  # the delivery and Slack's three retries, each freshly signed
+    assert statuses == [200, 200, 200, 200]
+    [post] = receiver.wait_for(1)
+    live.wait_idle()
+    time.sleep(0.2)
+    assert len(receiver.posts) == 1
+    assert post["path"] == "/chat.postMessage"
+    assert post["headers"]["Authorization"] == f"Bearer {SLACK_BOT_TOKEN}"
+    message = post["json"]
+    assert message["channel"] == "C1" and message["thread_ts"] == "1700000000.000100"
+    assert "Cybersecurity is becoming an important issue in Japan" in message["text"]
+    assert "response_type" not in message and message["blocks"]
+
+
+def test_mention_inside_a_thread_replies_to_that_thread(serve, receiver):
+    live = serve()
+    post_event(live, mention("<@UBOT> sources sweden", "Ev02", thread_ts="1699999999.000001"))
+    [post] = receiver.wait_for(1)
+    assert post["json"]["thread_ts"] == "1699999999.000001"
+    assert "Sweden" in post["json"]["text"]
+
+
+def test_events_from_bots_and_other_types_are_acked_and_ignored(serve, receiver):
+    live = serve()
+    bot = mention("<@UBOT> What did Suga say?", "Ev03")
+    bot["event"]["bot_id"] = "B1"
+    assert post_event(live, bot).status_code == 200
+    other = mention("hi", "Ev04")
+    other["event"]["type"] = "message"
+    assert post_event(live, other).status_code == 200
+    live.wait_idle()
+    assert receiver.attempts == 0
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]"])
+def test_malformed_event_body_is_400(serve, body):
+    live = serve()
+    response = httpx.post(f"{live.url}/slack/events", content=body,
+                          headers=slack_headers(body) | {"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_without_a_bot_token_a_mention_is_acked_but_not_answered(serve, receiver, caplog):
+    live = serve(slack_bot_token="")
+    assert post_event(live, mention("<@UBOT> What did Suga say?", "Ev05")).status_code == 200
+    live.wait_idle()
+    assert receiver.attempts == 0
+    assert "VENDORBAN_SLACK_BOT_TOKEN is not set" in caplog.text
