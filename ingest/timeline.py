@@ -26,9 +26,10 @@ def entry_text(entry: TimelineEntry) -> str:
     """The entry in words: when, where, who, what, its scope, the vendors and its status."""
     when = f"{entry.date.day} {entry.date:%B %Y}"
     vendors = ", ".join(entry.vendors) or "none named"
-    measure = entry.measure if entry.measure.endswith(".") else entry.measure + "."
-    return (f"On {when}, in {entry.country}, {entry.body}: {measure} "
-            f"Scope: {entry.scope}. Vendors: {vendors}. Status: {entry.status}.")
+    # One flowing sentence, so an answer that quotes it carries the date, place, body and scope.
+    measure = entry.measure.rstrip(". ")
+    return (f"On {when}, {entry.country} ({entry.body}): {measure} "
+            f"(scope: {entry.scope}; vendors: {vendors}; status: {entry.status}).")
 
 
 def entry_document(entry: TimelineEntry, source: str) -> Document:

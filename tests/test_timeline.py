@@ -78,9 +78,9 @@ def test_each_entry_becomes_a_citable_timeline_document(tmp_path):
     assert (doc.kind, doc.url, doc.outlet, doc.published) == (
         "timeline", ENTRY["source_url"], "CISA", date(2019, 5, 15))
     assert doc.countries == ("United States",) and doc.vendors == ("Huawei",)
-    assert doc.text.startswith("On 15 May 2019, in United States, President of the United States: "
+    assert doc.text.startswith("On 15 May 2019, United States (President of the United States): "
                                "Executive Order 13873")
-    assert doc.text.endswith("Scope: ICT supply chain. Vendors: Huawei. Status: in force.")
+    assert doc.text.endswith("(scope: ICT supply chain; vendors: Huawei; status: in force).")
 
 
 def test_only_yaml_files_named_timeline_are_read(tmp_path):

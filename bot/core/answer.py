@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.core.citations import CitationBook
 from bot.core.quotes import SPEECH_VERBS, extract_quotes
 from bot.core.sentences import split_sentences
-from bot.core.text import content_terms, normalise_for_match, salient_terms
+from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms
 from bot.core.types import NOT_FOUND, Answer, Passage
 
 MAX_SENTENCES = 3
@@ -210,35 +210,65 @@ def with_date_context(chosen: list[Scored]) -> list[Scored]:
     return chosen
 
 
-def _label(s: Scored) -> str:
-    """The country (or failing that, the outlet) a list line is about."""
-    countries = json.loads(s.passage.meta.get("countries") or "[]")
-    mentioned = [(s.text.find(c), c) for c in countries if c and s.text.find(c) >= 0]
-    if mentioned:
-        return min(mentioned)[1]
-    return countries[0] if countries else str(s.passage.meta.get("outlet") or s.passage.title)
+REGIONS = {
+    "europe": "uk eu france germany sweden italy portugal denmark estonia belgium netherlands spain "
+              "poland finland norway austria ireland czechia romania latvia lithuania",
+    "asia": "japan china india southkorea korea taiwan vietnam singapore malaysia indonesia",
+    "five eyes": "usa uk canada australia nz",
+    "americas": "usa canada mexico brazil argentina chile",
+}
+_COUNTRY_LIST = re.compile(r"\b(?:countries|governments|nations|states|allies)\b", re.I)
+
+
+def _region(question: str) -> set[str] | None:
+    low = question.lower().replace("european", "europe").replace("asian", "asia")
+    for name, members in REGIONS.items():
+        if name in low:
+            return set(members.split())
+    return None
+
+
+def _countries_in(s: Scored) -> list[str]:
+    """The passage's countries that the sentence itself names, in order of mention."""
+    found = []
+    for country in json.loads(s.passage.meta.get("countries") or "[]"):
+        canon = normalise_for_match(country)
+        if canon and canon <= s.terms:
+            found.append(country)
+    return found
 
 
 def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
-    """One line per country or item, each with its own citation."""
-    scored = score_sentences(question, "list", passages)
-    best_per_doc: dict[str, Scored] = {}
-    for s in scored:
-        if s.score > 0 and s.passage.doc_id not in best_per_doc:
-            best_per_doc[s.passage.doc_id] = s
+    """One line per country (or, for measures and deadlines, per dated item), each cited."""
+    scored = [s for s in score_sentences(question, "list", passages) if s.score > 0]
+    by_country = bool(_COUNTRY_LIST.search(question))
+    region = _region(question)
+    places = [t for t in salient_terms(question) if t in COUNTRIES]
     lines: dict[str, Scored] = {}
-    for s in sorted(best_per_doc.values(), key=lambda s: s.score, reverse=True):
-        label = _label(s)
-        if label not in lines and len(lines) < MAX_LIST_LINES:
+    for s in scored:
+        if len(lines) == MAX_LIST_LINES:
+            break
+        if by_country:  # the vendors' home country is not among those restricting them
+            named = [c for c in _countries_in(s) if (not region or normalise_for_match(c) & region)
+                     and (c != "China" or "china" in places)]
+            label = next((c for c in named if c not in lines), None)
+        else:
+            doc_places = normalise_for_match(str(s.passage.meta.get("countries", "")))
+            if places and not set(places) & doc_places:
+                continue
+            label = f"{s.passage.published or 'undated'} · {s.passage.doc_id}"
+        if label and label not in lines and all(s.passage is not o.passage for o in lines.values()):
             lines[label] = s
     if not lines:
         return not_found(question)
+    items = list(lines.items()) if by_country else sorted(lines.items())
     book = CitationBook()
     sentences, rendered = [], []
-    for label, s in lines.items():
+    for label, s in items:
         number = book.cite(s.passage)
         sentences.append((s.text, [number]))
-        rendered.append(f"- {label}: {s.text} [{number}]")
+        shown = label if by_country else (s.passage.published or "undated")
+        rendered.append(f"- {shown}: {s.text} [{number}]")
     return Answer(question=question, text="\n".join(rendered), citations=book.citations,
                   found=True, sentences=sentences)
 

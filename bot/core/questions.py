@@ -9,14 +9,15 @@ from bot.core.errors import InputError
 
 _SAY = (r"say|said|tell|told|state|stated|announce|announced|claim|claimed|comment|argue|write|"
         r"wrote|mean|think|warn|warned|add|note|respond|react|reply|declare")
+_ABOUT = r"(?:\s+(?:\w+\s+){0,3}?(?:about|on|regarding|over|concerning)\s+(?P<about>.+?))?"
 _PATTERNS = [
     re.compile(rf"^\s*what\s+(?:did|has|have|does|do|had)\s+(?P<who>.+?)\s+(?:{_SAY})\b"
-               r"(?:\s+(?:about|on|regarding)\s+(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
+               rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
     re.compile(r"^\s*what\s+(?:was|were|are|is)\s+(?P<who>.+?)['’]s?\s+"
                r"(?:comments?|remarks?|words|statements?|response|reaction|quotes?)"
-               r"(?:\s+(?:about|on|regarding)\s+(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
+               rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
     re.compile(r"^\s*(?:quotes?\s+(?:from|by)?|show\s+me\s+quotes\s+(?:from|by))\s+(?P<who>.+?)"
-               r"(?:\s+(?:about|on|regarding)\s+(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
+               rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
     re.compile(r"^\s*how\s+(?:did|has|have)\s+(?P<who>.+?)\s+(?:respond|react|reply)"
                r"(?:\s+(?:to|about)\s+(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
 ]
@@ -42,7 +43,8 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
 
 
 _SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|"
-                          r"respon(?:d|se)|statement|think|view|position|words|told|stance)\b", re.I)
+                          r"respon(?:d|se)|statement|think|view|position|words|tell|told|stance|"
+                          r"write|wrote|warn|warned|argue|argued)\b", re.I)
 _LEADING_TOPIC = re.compile(r"^\s*(?:['’]s\s+)?(?:on|about|regarding|re:?)\b", re.I)
 _NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china"}
 

@@ -116,8 +116,10 @@ def attribute(text: str, speakers: Sequence[str] = ()) -> list[Attribution]:
 
 
 def _continues_speech(sentence: str) -> bool:
-    """A pronoun + speech verb, or a sentence that is a bare quotation."""
+    """A pronoun + speech verb, a pronoun-led sentence quoting words, or a bare quotation."""
     if _PRONOUN_SPEECH.search(sentence):
+        return True
+    if _PRONOUN_LEAD.match(sentence) and _QUOTE.search(sentence):
         return True
     stripped = sentence.strip()
     return stripped[:1] in "“\"" and stripped[-1:] in "”\"" and not _VERB.search(stripped)

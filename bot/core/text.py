@@ -89,13 +89,14 @@ def salient_terms(question: str) -> list[str]:
     for pattern, token in PHRASES:
         text = pattern.sub(f" {token.upper()} ", text)
     found = []
-    for raw in re.findall(r"[A-Za-z0-9][\w.\-]*", text):
+    for i, raw in enumerate(re.findall(r"[A-Za-z0-9][\w.\-]*", text)):
         word = raw.rstrip(".").removesuffix("'s")
         low = word.lower()
         if low in STOPWORDS or low in QUESTION_WORDS or low in GENERIC_NAMES:
             continue
         place = DEMONYMS.get(low, low) in COUNTRIES
-        if place or word[0].isupper() or any(c.isdigit() for c in word):
+        capital = word[0].isupper() and (i > 0 or word.isupper())  # not just a sentence start
+        if place or capital or any(c.isdigit() for c in word):
             found.append(stem(low))
     return list(dict.fromkeys(found))
 
