@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.core.citations import CitationBook
 from bot.core.quotes import SPEECH_VERBS, extract_quotes
 from bot.core.sentences import split_sentences
-from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms
+from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms, stem
 from bot.core.types import NOT_FOUND, Answer, Passage
 
 MAX_SENTENCES = 3
@@ -34,6 +34,12 @@ CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|ove
                    r"on the grounds|grounds that|influence|spying|espionage|surveillance|"
                    r"risks? (?:of|to|that)|threats? to|pressured?|reasons?|in order to|so that|"
                    r"malicious|compromised|backdoors?|national security risk)\b", re.I)
+
+
+# Words nearly every passage shares: matching only these is no evidence of an answer.
+DOMAIN_TERMS = frozenset(stem(w) for w in """huawei zte 5g 4g 3g ban telecom telecoms equipment gear
+    kit network networks vendor vendors operator operators carrier carriers china chinese company
+    companies government""".split())
 
 
 @dataclass
@@ -154,7 +160,7 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     if speaker:
         scored = [s for s in scored if speaks_in(speaker, s.text)]
     chosen = pick(scored, MAX_SENTENCES, 0.75)
-    if not chosen:
+    if not chosen or not matches_specifics(question, chosen):
         return not_found(question)
     if kind in ("when", "deadline"):
         chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)))
@@ -172,6 +178,16 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
         parts.append(f"{prefix}{text} [{nums[0]}]")
     return Answer(question=question, text=" ".join(parts), citations=book.citations, found=True,
                   sentences=sentences)
+
+
+def matches_specifics(question: str, chosen: Sequence[Scored]) -> bool:
+    """The answer matches something specific to the question, not only the domain's vocabulary
+    ("How do I reset my Huawei phone?" must not be answered by any sentence about Huawei)."""
+    specific = [t for t in content_terms(question) if t not in DOMAIN_TERMS]
+    if not specific:
+        return True
+    covered = set().union(*(s.terms for s in chosen))
+    return any(t in covered for t in specific)
 
 
 def speaks_in(name: str, sentence: str) -> bool:

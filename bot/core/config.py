@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     # --- retrieval and answering
     top_k: int = Field(8, ge=1, le=50, description="Passages retrieved per question.")
     min_relevance: float = Field(
-        0.30, ge=-1, le=1, description="Abstention threshold on the best passage's relevance."
+        0.30, ge=-1, le=1,
+        description="Abstention threshold on the best passage's relevance (calibrated on the dev set).",
     )
     sentence_similarity: bool = Field(
         True, description="Rank answer sentences by embedding similarity too (slower, better)."

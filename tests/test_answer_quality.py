@@ -1,0 +1,66 @@
+"""Answer shapes: lists per country, direct answers first, abstention on near misses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.core.answer import DATE
+from bot.core.types import NOT_FOUND
+
+
+def test_which_countries_is_answered_one_line_per_country_each_cited(assistant):
+    answer = assistant.ask("Which countries have restricted Huawei?")
+    lines = answer.text.splitlines()
+    assert answer.found and len(lines) >= 4
+    labels = [re.match(r"- ([^:]+):", line).group(1) for line in lines]
+    assert len(labels) == len(set(labels)) and "China" not in labels
+    for line in lines:
+        assert re.search(r"\[\d+\]$", line)
+
+
+def test_a_regional_list_keeps_to_the_region(assistant):
+    answer = assistant.ask("Which European countries have restricted Huawei?")
+    labels = {re.match(r"- ([^:]+):", line).group(1) for line in answer.text.splitlines()}
+    assert labels and not labels & {"Australia", "Japan", "Canada", "United States", "India"}
+
+
+@pytest.mark.parametrize("question", ["When did Australia shut Huawei out of 5G?",
+                                      "What deadline did Canada set for removing Huawei 5G gear?"])
+def test_when_and_deadline_questions_lead_with_a_date(assistant, question):
+    answer = assistant.ask(question)
+    first = answer.sentences[0][0]
+    assert answer.found and DATE.search(first), first
+
+
+def test_why_questions_lead_with_the_reason(assistant):
+    answer = assistant.ask("Why did Sweden exclude Huawei from 5G?")
+    assert answer.found
+    assert "influence of the Chinese government" in answer.text or "security" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "When did Brazil ban Huawei?",
+    "did the netherlands kick huawei out of 5g?",
+    "What did Rishi Sunak say about Huawei?",
+    "What did Ericsson say about the ban?",
+    "How do I factory reset my Huawei phone?",
+])
+def test_real_events_the_corpus_does_not_cover_are_not_answered(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.found and answer.text == NOT_FOUND
+
+
+def test_a_latest_question_prefers_the_newest_sources(assistant):
+    answer = assistant.ask("What is the latest on Germany and Huawei?")
+    assert answer.found
+    assert max(c.published for c in answer.citations) >= "2024"
+
+
+def test_quotes_stay_with_their_speaker_across_documents(assistant):
+    answer = assistant.ask("What did Geng Shuang say about the FCC?")
+    assert answer.found and answer.text.startswith("What Geng Shuang said")
+    for quote in answer.quotes:
+        assert quote.speaker == "Geng Shuang"
+        assert any(quote.text in c.passage for c in answer.citations)

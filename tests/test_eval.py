@@ -1,0 +1,85 @@
+"""The evaluation harness: mechanical support judgement, metrics, floors, and the gold set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.types import Answer, Citation
+from bot.evaluation.gold import GoldItem, load_gold
+from bot.evaluation.metrics import fact_present, judge, summarise, supports
+from bot.evaluation.runner import check_floors
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSAGE = ("Telecom companies must remove 5G equipment from Huawei and ZTE by 28 June 2024. "
+           "Champagne said: \"This has never been a race.\"")
+
+
+def test_exact_substring_is_support_and_unrelated_text_is_not():
+    assert supports("Telecom companies must remove 5G equipment from Huawei and ZTE by 28 June "
+                    "2024. [1]", PASSAGE)
+    assert not supports("The Netherlands banned Nokia in 2019. [1]", PASSAGE)
+
+
+def test_paraphrase_needs_most_terms_and_the_embedding_check():
+    paraphrase = "Companies must remove Huawei and ZTE 5G equipment by 28 June 2024."
+    assert supports(paraphrase, PASSAGE)
+    assert not supports(paraphrase, PASSAGE, embed=lambda texts: _orthogonal())
+
+
+def _orthogonal():
+    import numpy as np
+
+    return np.array([[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_key_facts_match_any_alternative_ignoring_case_and_quotes():
+    assert fact_present(["June 28, 2024", "28 June 2024"], "by 28 june 2024 [1]")
+    assert fact_present(["Huawei’s kit"], "huawei's kit")
+    assert not fact_present(["31 December 2027"], "by 28 June 2024")
+
+
+def citation(number: int, passage: str) -> Citation:
+    return Citation(number, "d", "d-0", "t", "o", "2022-05-20", "u", "s", passage, 0, 1)
+
+
+def test_judge_counts_supported_citations_and_wrong_speakers():
+    item = GoldItem(id="x", question="What did Champagne say?", type="what_said", answerable=True,
+                    speaker="François-Philippe Champagne", key_facts=[["never been a race"]],
+                    docs=["ap-13.md"])
+    good = Answer("q", "What François-Philippe Champagne said, according to the corpus:\n- x [1]",
+                  [citation(1, PASSAGE)], True,
+                  sentences=[('Champagne said: "This has never been a race."', [1]),
+                             ("Made-up sentence about Nokia.", [1])])
+    result = judge(item, good, [], 0.01)
+    assert (result.cited_pairs, result.supported_pairs, result.wrong_speaker) == (2, 1, 0)
+    wrong = Answer("q", "What Marco Mendicino said, according to the corpus:\n- x [1]",
+                   [citation(1, PASSAGE)], True)
+    assert judge(item, wrong, [], 0.01).wrong_speaker == 1
+    metrics = summarise([result])
+    assert metrics["citation_precision"] == 0.5 and metrics["key_fact_recall"] == 0.0
+
+
+def test_floors_report_each_metric_below_its_floor(tmp_path):
+    floors = tmp_path / "floors.yaml"
+    floors.write_text("recall_at_5: 0.95\nwrong_speaker: 0\n", encoding="utf-8")
+    assert check_floors({"recall_at_5": 0.96, "wrong_speaker": 0}, floors) == []
+    failures = check_floors({"recall_at_5": 0.9, "wrong_speaker": 1}, floors)
+    assert len(failures) == 2
+
+
+def test_the_gold_set_meets_its_minimums_and_names_real_documents():
+    items = load_gold(ROOT / "eval" / "questions.yaml")
+    kinds = [i.type for i in items]
+    assert len(items) >= 60 and kinds.count("unanswerable") >= 10
+    for kind in ("what_said", "when", "why", "deadline", "list"):
+        assert kind in kinds
+    corpus = {p.name for p in (ROOT / "corpus").iterdir()}
+    assert all(set(i.docs) <= corpus for i in items)
+    assert {i.split for i in items} == {"dev", "test"}
+
+
+def test_gold_items_are_validated():
+    with pytest.raises(ValueError):
+        GoldItem(id="x", question="q", type="when", answerable=True)
