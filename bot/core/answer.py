@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.core.citations import CitationBook
 from bot.core.quotes import SPEECH_VERBS, extract_quotes
 from bot.core.sentences import split_sentences
+from bot.core.store import attributions_of
 from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms, stem
 from bot.core.types import NOT_FOUND, Answer, Passage
 
@@ -23,6 +24,7 @@ SENTENCE_PASSAGES = 4  # passages whose sentences are considered for a direct an
 RANK_DECAY = 0.12  # the retrieval rank of a sentence's passage counts, not only its relevance
 MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
+QUOTED = re.compile(r"[“\"][^”\"]{12,}[”\"]")
 SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|statement|reported)\b", re.I)
 _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
@@ -105,7 +107,7 @@ def score_sentences(question: str, kind: str, passages: Sequence[Passage],
         sim = max(0.0, sims[i]) if sims is not None else 0.0
         score = (w_lex * lexical + w_names * names + w_passage * prior[p.chunk_id] + w_sim * sim
                  + _type_bonus(kind, sentence))
-        relevant = lexical > 0 or sim >= 0.45
+        relevant = lexical > 0 or sim >= 0.4
         scored.append(Scored(p, start, end, score if relevant else 0.0, present))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
@@ -122,8 +124,9 @@ def _type_bonus(kind: str, sentence: str) -> float:
         return 0.25 if DATE.search(sentence) else 0.0
     if kind == "deadline":
         return 0.1 * bool(DATE.search(sentence)) + 0.25 * bool(DEADLINE.search(sentence))
-    if kind == "why":
-        return 0.3 if CAUSE.search(sentence) else 0.0
+    if kind == "why":  # a stated cause, or an official's quoted justification
+        quoted = bool(QUOTED.search(sentence)) and bool(SPEECH.search(sentence))
+        return 0.3 if CAUSE.search(sentence) else 0.2 if quoted else 0.0
     return 0.0
 
 
@@ -156,6 +159,8 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
         return not_found(question)
     if kind == "list":
         return compose_list(question, passages)
+    if kind == "people":
+        return compose_people(question, passages)
     scored = score_sentences(question, kind, passages[:SENTENCE_PASSAGES], similarity)
     if speaker:
         scored = [s for s in scored if speaks_in(speaker, s.text)]
@@ -267,7 +272,9 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
         if by_country:  # the vendors' home country is not among those restricting them
             named = [c for c in _countries_in(s) if (not region or normalise_for_match(c) & region)
                      and (c != "China" or "china" in places)]
-            label = next((c for c in named if c not in lines), None)
+            primary = json.loads(s.passage.meta.get("countries") or "[]")[:1]
+            ordered = [c for c in named if c in primary] + [c for c in named if c not in primary]
+            label = next((c for c in ordered if c not in lines), None)
         else:
             doc_places = normalise_for_match(str(s.passage.meta.get("countries", "")))
             if places and not set(places) & doc_places:
@@ -285,6 +292,29 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
         sentences.append((s.text, [number]))
         shown = label if by_country else (s.passage.published or "undated")
         rendered.append(f"- {shown}: {s.text} [{number}]")
+    return Answer(question=question, text="\n".join(rendered), citations=book.citations,
+                  found=True, sentences=sentences)
+
+
+def compose_people(question: str, passages: Sequence[Passage]) -> Answer:
+    """One line per person whose attributed words answer the question ("which spokespeople...")."""
+    lines: dict[str, Scored] = {}
+    for s in score_sentences(question, "people", passages):
+        if s.score <= 0 or len(lines) == MAX_LIST_LINES:
+            break
+        at = s.passage.start + s.start
+        who = next((name for start, end, name in attributions_of(s.passage)
+                    if start <= at < end and " " in name), None)
+        if who and who not in lines:
+            lines[who] = s
+    if not lines:
+        return compose(question, passages, -1.0)
+    book = CitationBook()
+    sentences, rendered = [], []
+    for who, s in lines.items():
+        number = book.cite(s.passage)
+        sentences.append((s.text, [number]))
+        rendered.append(f"- {who}: {s.text} [{number}]")
     return Answer(question=question, text="\n".join(rendered), citations=book.citations,
                   found=True, sentences=sentences)
 

@@ -106,7 +106,7 @@ class Assistant:
             unknown_speaker = asked.who
         embedder = get_embedder(self.settings)
         vector = embedder.embed([question])[0]
-        k = 16 if kind == "list" else self.settings.top_k
+        k = 24 if kind in ("list", "people") else self.settings.top_k  # lists need breadth
         passages = self.passages(question, filters, k=k, vector=vector)
         latest = wants_latest(question)
         similarity = None

@@ -96,8 +96,14 @@ _YEAR_RANGES = [
 ]
 
 
+_PEOPLE = re.compile(r"^\s*(?:which|what|who)\s+(?:\w+\s+){0,3}?(?:spokespeople|spokespersons|"
+                     r"spokesm[ae]n|officials|ministers|people|leaders|regulators)\b", re.I)
+
+
 def question_type(question: str) -> str:
-    """One of: list, deadline, when, why, fact."""
+    """One of: people, list, deadline, when, why, fact."""
+    if _PEOPLE.search(question):
+        return "people"
     if _LIST.search(question):
         return "list"
     if _DEADLINE.search(question):
