@@ -35,6 +35,7 @@ DEADLINE = re.compile(rf"\b(?:by|until|before|no later than)\s+(?:the\s+end\s+of
 CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|over concerns?|concerns? (?:that|about|over)|citing|cited|"
                    r"on the grounds|grounds that|influence|spying|espionage|surveillance|"
                    r"risks? (?:of|to|that)|threats? to|pressured?|reasons?|in order to|so that|"
+                   r"designed to|aimed at|intended to|to (?:protect|strengthen|safeguard)|"
                    r"malicious|compromised|backdoors?|national security risk)\b", re.I)
 
 
