@@ -54,6 +54,7 @@ class Scored:
     end: int
     score: float
     terms: set[str]
+    similarity: float = 0.0
 
     @property
     def text(self) -> str:
@@ -109,7 +110,7 @@ def score_sentences(question: str, kind: str, passages: Sequence[Passage],
         score = (w_lex * lexical + w_names * names + w_passage * prior[p.chunk_id] + w_sim * sim
                  + _type_bonus(kind, sentence))
         relevant = lexical > 0 or sim >= 0.4
-        scored.append(Scored(p, start, end, score if relevant else 0.0, present))
+        scored.append(Scored(p, start, end, score if relevant else 0.0, present, sim))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 
@@ -193,7 +194,7 @@ def matches_specifics(question: str, chosen: Sequence[Scored]) -> bool:
     if not specific:
         return True
     covered = set().union(*(s.terms for s in chosen))
-    return any(t in covered for t in specific)
+    return any(t in covered for t in specific) or any(s.similarity >= 0.5 for s in chosen)
 
 
 def speaks_in(name: str, sentence: str) -> bool:

@@ -67,7 +67,8 @@ def tokens(text: str) -> list[str]:
 def stem(word: str) -> str:
     """A tiny suffix stripper: enough to match ban/bans/banned, restrict/restricted/restrictions."""
     word = DEMONYMS.get(word, word)
-    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ied", "ies", "ed", "es", "s"):
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ied", "ies", "als", "al", "ed",
+                   "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + ("y" if suffix in ("ied", "ies") else "")
             break

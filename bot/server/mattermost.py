@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 
 from fastapi import APIRouter, HTTPException, Request
 
 from bot.server import render_markdown
-from bot.server.commands import ChatRequest, command_name, execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
 from bot.server.services import Services
+from bot.server.slash import answer_slash_command
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +36,8 @@ def build_router(services: Services) -> APIRouter:
             log.warning("rejected a Mattermost command: wrong or missing token")
             raise HTTPException(401, "Invalid command token.")
         form = parse_form(body, required=("user_id", "response_url"))
-        command = command_name(form.get("command", ""))
-        wait = services.limiter.hit(f"mattermost:{form.get('team_id', '')}:{form['user_id']}")
-        if wait:
-            return {"response_type": "ephemeral",
-                    "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
-        chat = parse_request(form.get("text", ""))
-        ready = immediate_reply(chat, settings.max_question_chars)
-        if ready:
-            return render_markdown.render(ready, command)
-        services.delivery.spawn(_answer_later(services, chat, form["response_url"], command),
-                                name="mattermost response_url delivery")
-        return render_markdown.searching(form.get("text", ""))
+        return answer_slash_command(services, form, "mattermost", render_markdown.render,
+                                    render_markdown.searching)
 
     return router
 
-
-async def _answer_later(services: Services, chat: ChatRequest, response_url: str,
-                        command: str) -> None:
-    reply = await services.run_core(execute, services.assistant, chat)
-    await services.delivery.post(response_url, render_markdown.render(reply, command))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping
 
@@ -13,10 +12,11 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.server import render_slack
-from bot.server.commands import ChatRequest, command_name, execute, immediate_reply, parse_request
+from bot.server.commands import execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
 from bot.server.limits import SeenSet
 from bot.server.services import Services
+from bot.server.slash import answer_slash_command
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 300  # Slack's replay window, also how long a signature is remembered
@@ -55,18 +55,8 @@ def build_router(services: Services) -> APIRouter:
     @router.post("/commands", summary="Slack slash command")
     async def slash_command(request: Request) -> dict:
         form = parse_form(await verified_body(request), required=("user_id", "response_url"))
-        command = command_name(form.get("command", ""))
-        wait = services.limiter.hit(f"slack:{form.get('team_id', '')}:{form['user_id']}")
-        if wait:
-            return {"response_type": "ephemeral",
-                    "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
-        chat = parse_request(form.get("text", ""))
-        ready = immediate_reply(chat, settings.max_question_chars)
-        if ready:
-            return render_slack.render(ready, command)
-        services.delivery.spawn(_answer_later(services, chat, form["response_url"], command),
-                                name="slack response_url delivery")
-        return render_slack.searching(form.get("text", ""))
+        return answer_slash_command(services, form, "slack", render_slack.render,
+                                    render_slack.searching, {"replace_original": False})
 
     @router.post("/events", summary="Slack Events API")
     async def event(request: Request) -> Response:
@@ -96,13 +86,6 @@ def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, st
         return verifier.is_valid_request(body, dict(headers))
     except (ValueError, UnicodeDecodeError):  # a non-numeric timestamp, a body that is not UTF-8
         return False
-
-
-async def _answer_later(services: Services, chat: ChatRequest, response_url: str,
-                        command: str) -> None:
-    reply = await services.run_core(execute, services.assistant, chat)
-    payload = render_slack.render(reply, command) | {"replace_original": False}
-    await services.delivery.post(response_url, payload)
 
 
 def _on_mention(services: Services, team: str, event: dict) -> None:

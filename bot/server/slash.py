@@ -1,0 +1,34 @@
+"""A verified slash command (Slack or Mattermost): rate limit, quick reply or ack + delivery later."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from bot.server.commands import Reply, command_name, execute, immediate_reply, parse_request
+from bot.server.services import Services
+
+Render = Callable[[Reply, str], dict]
+
+
+def answer_slash_command(services: Services, form: Mapping[str, str], platform: str,
+                         render: Render, searching: Callable[[str], dict],
+                         delayed_extra: Mapping[str, object] | None = None) -> dict:
+    """The immediate response; a question's answer is posted to `response_url` after it."""
+    command = command_name(form.get("command", ""))
+    wait = services.limiter.hit(f"{platform}:{form.get('team_id', '')}:{form['user_id']}")
+    if wait:
+        return {"response_type": "ephemeral",
+                "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
+    chat = parse_request(form.get("text", ""))
+    ready = immediate_reply(chat, services.settings.max_question_chars)
+    if ready:
+        return render(ready, command)
+
+    async def answer_later() -> None:
+        reply = await services.run_core(execute, services.assistant, chat)
+        await services.delivery.post(form["response_url"],
+                                     render(reply, command) | dict(delayed_extra or {}))
+
+    services.delivery.spawn(answer_later(), name=f"{platform} response_url delivery")
+    return searching(form.get("text", ""))
