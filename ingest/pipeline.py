@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.config import Settings
-from bot.core.embeddings import get_embedder, model_id
+from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
 from bot.core.quotes import attribute, speaker_key
 from bot.core.store import Store, flag
@@ -171,7 +171,7 @@ def write(todo: list[Prepared], store: Store, settings: Settings, report: Ingest
     total = sum(len(p.chunks) for p in todo)
     if not total and not todo:
         return
-    embedder = get_embedder(settings)
+    embedder = get_ingest_embedder(settings)
     bar = _progress(total, progress)
     group: list[Prepared] = []
     for prepared in todo:
