@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-
+from collections.abc import Callable
+from typing import TypeVar
 
 from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
-from bot.core.errors import EmptyIndexError
+from bot.core.errors import EmptyIndexError, IndexUnavailableError
 from bot.core.questions import clean_question, parse_speaker_question
 from bot.core.quotes import resolve_speaker, speaker_key
 from bot.core.retrieval import Filters, lexical_overlap, retrieve
@@ -20,6 +22,20 @@ from bot.core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 SPEAKER_CHUNK_LIMIT = 300
+R = TypeVar("R")
+
+
+def reconnects(method: Callable[..., R]) -> Callable[..., R]:
+    """On IndexUnavailableError forget the store, so the next call connects afresh."""
+    @functools.wraps(method)
+    def wrapper(self: Assistant, *args: object, **kwargs: object) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except IndexUnavailableError:
+            with self._lock:
+                self._store = None
+            raise
+    return wrapper
 
 
 class Assistant:
@@ -40,6 +56,7 @@ class Assistant:
             return self._store
 
     # ---- index facts
+    @reconnects
     def records(self) -> dict[str, dict]:
         """Document records, cached until the index generation changes."""
         generation = self.store.index_record().get("generation")
@@ -47,6 +64,7 @@ class Assistant:
             self._records = (generation, self.store.doc_records())
         return self._records[1]
 
+    @reconnects
     def speakers(self) -> list[str]:
         """Every speaker the index attributes words to, sorted."""
         names: set[str] = set()
@@ -54,11 +72,13 @@ class Assistant:
             names.update(json.loads(meta.get("speakers") or "[]"))
         return sorted(names, key=str.lower)
 
+    @reconnects
     def stats(self) -> dict:
         """Document and chunk counts and the last ingest time."""
         return {"documents": len(self.records()), "chunks": self.store.count(),
                 "updated_at": self.store.index_record().get("updated_at")}
 
+    @reconnects
     def sources(self, search: str | None = None) -> list[dict]:
         """Documents in the index (newest first), optionally filtered by words in title/outlet."""
         terms = content_terms(search or "")
@@ -68,12 +88,14 @@ class Assistant:
         keys = ("doc_id", "title", "outlet", "published", "url", "source", "kind")
         return [{k: m.get(k, "") for k in keys} for m in rows]
 
+    @reconnects
     def ensure_ready(self) -> None:
         """EmptyIndexError when there is nothing to answer from."""
         if self.store.count() == 0:
             raise EmptyIndexError()
 
     # ---- answers
+    @reconnects
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
         """A cited answer to a question, or the not-in-the-corpus answer."""
         question = clean_question(question, self.settings.max_question_chars)
@@ -87,6 +109,7 @@ class Assistant:
         passages = retrieve(self.store, vector, question, self.settings.top_k, filters)
         return answering.compose(question, passages, self.settings.min_relevance)
 
+    @reconnects
     def quote(self, speaker: str, about: str | None = None,
               filters: Filters | None = None) -> Answer:
         """What a named speaker said (optionally about a topic), verbatim and cited."""
@@ -103,6 +126,7 @@ class Assistant:
         spans = self.speaker_spans(speaker, about, filters)
         return answering.compose_speaker(question, speaker, spans)
 
+    @reconnects
     def speaker_spans(self, speaker: str, about: str | None = None,
                       filters: Filters | None = None) -> list[tuple[Passage, int, int]]:
         """The speaker's attributed sentences: (passage, start, end) in passage offsets."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder, model_id
-from bot.core.errors import IndexUnavailableError, ModelMismatchError
+from bot.core.errors import BotError, IndexUnavailableError, ModelMismatchError
 from bot.core.types import Passage
 
 if TYPE_CHECKING:
@@ -26,6 +27,23 @@ log = logging.getLogger(__name__)
 
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
+
+
+def unavailable(settings: Settings, exc: BaseException) -> IndexUnavailableError:
+    """The user-facing error for an index that cannot be reached."""
+    where = f" (Chroma server at {settings.chroma_url})" if settings.chroma_url else ""
+    return IndexUnavailableError(
+        f"The index{where} is unavailable right now; try again shortly. ({type(exc).__name__})"
+    )
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True for errors that mean the Chroma server cannot be reached (not a bad request)."""
+    import httpx
+
+    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    return "could not connect to a chroma server" in str(exc).lower()
 
 
 def flag(kind: str, value: str) -> str:
@@ -66,9 +84,7 @@ def connect(settings: Settings):  # noqa: ANN201 - a chromadb client
                 settings=chroma_settings,
             )
         except Exception as exc:
-            raise IndexUnavailableError(
-                f"The index at {settings.chroma_url} is unavailable right now; try again shortly."
-            ) from exc
+            raise unavailable(settings, exc) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -84,6 +100,18 @@ class Store:
         self.docs = self._open(f"{settings.collection}_docs", {"kind": "document registry"})
         self._check_model()
 
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Turn 'server unreachable' failures inside the block into IndexUnavailableError."""
+        try:
+            yield
+        except BotError:
+            raise
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise unavailable(self.settings, exc) from exc
+            raise
+
     def _open(self, name: str, metadata: dict):  # noqa: ANN202
         try:
             return self.client.get_or_create_collection(
@@ -95,7 +123,7 @@ class Store:
         except Exception as exc:
             if "embedding function" in str(exc).lower():
                 raise ModelMismatchError(str(exc)) from exc
-            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
+            raise unavailable(self.settings, exc) from exc
 
     def _check_model(self) -> None:
         built_with = (self.chunks.metadata or {}).get("embedding_model")
@@ -123,7 +151,8 @@ class Store:
     # ---- documents
     def doc_records(self) -> dict[str, dict]:
         """Every document record, by document id."""
-        got = self.docs.get(include=["metadatas"])
+        with self.reachable():
+            got = self.docs.get(include=["metadatas"])
         return {
             i: m for i, m in zip(got["ids"], got["metadatas"] or [], strict=False) if i != INDEX_RECORD
         }
@@ -134,18 +163,19 @@ class Store:
     ) -> None:
         """Replace a document's chunks as a whole, then its record (so a crash leaves it stale)."""
         doc_id = doc_meta["doc_id"]
-        self.delete_chunks(doc_id)
-        if len(vectors):
-            self.record_dimension(int(vectors.shape[1]))
-        step = max(1, min(self.client.get_max_batch_size(), 2000))
-        for i in range(0, len(chunk_ids), step):
-            self.chunks.upsert(
-                ids=list(chunk_ids[i : i + step]),
-                documents=list(texts[i : i + step]),
-                metadatas=list(metas[i : i + step]),
-                embeddings=vectors[i : i + step],
-            )
-        self.docs.upsert(ids=[doc_id], metadatas=[doc_meta], embeddings=[[1.0]])
+        with self.reachable():
+            self.delete_chunks(doc_id)
+            if len(vectors):
+                self.record_dimension(int(vectors.shape[1]))
+            step = max(1, min(self.client.get_max_batch_size(), 2000))
+            for i in range(0, len(chunk_ids), step):
+                self.chunks.upsert(
+                    ids=list(chunk_ids[i : i + step]),
+                    documents=list(texts[i : i + step]),
+                    metadatas=list(metas[i : i + step]),
+                    embeddings=vectors[i : i + step],
+                )
+            self.docs.upsert(ids=[doc_id], metadatas=[doc_meta], embeddings=[[1.0]])
 
     def delete_chunks(self, doc_id: str) -> None:
         """Remove every chunk of a document."""
@@ -160,12 +190,18 @@ class Store:
         """Bump the index generation so other processes refresh their side indexes."""
         generation = int(self.index_record().get("generation", 0)) + 1
         record = {"generation": generation, "updated_at": time.time()}
-        self.docs.upsert(ids=[INDEX_RECORD], metadatas=[record], embeddings=[[1.0]])
+        with self.reachable():
+            self.docs.upsert(ids=[INDEX_RECORD], metadatas=[record], embeddings=[[1.0]])
 
     def index_record(self) -> dict:
         """The index's generation counter and last update time."""
-        got = self.docs.get(ids=[INDEX_RECORD], include=["metadatas"])
+        with self.reachable():
+            got = self.docs.get(ids=[INDEX_RECORD], include=["metadatas"])
         return (got["metadatas"] or [{}])[0] or {}
+
+    def generation(self) -> int:
+        """The index generation: changes whenever any process writes; one small read to poll."""
+        return int(self.index_record().get("generation", 0))
 
     # ---- chunks
     def count(self) -> int:
@@ -173,7 +209,7 @@ class Store:
         try:
             return self.chunks.count()
         except Exception as exc:
-            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
+            raise unavailable(self.settings, exc) from exc
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
         """The k nearest chunks to a unit vector; score is cosine similarity."""
@@ -183,6 +219,8 @@ class Store:
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
+            if is_unreachable(exc):
+                raise unavailable(self.settings, exc) from exc
             raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                    strict=True)
@@ -191,8 +229,10 @@ class Store:
     def get(self, ids: Iterable[str] | None = None, where: dict | None = None,
             limit: int | None = None) -> list[Passage]:
         """Chunks by id or by metadata filter (score 0)."""
-        got = self.chunks.get(ids=list(ids) if ids is not None else None, where=where or None,
-                              limit=limit, include=["documents", "metadatas"])
+        with self.reachable():
+            got = self.chunks.get(ids=list(ids) if ids is not None else None,
+                                  where=where or None, limit=limit,
+                                  include=["documents", "metadatas"])
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         return [to_passage(i, d, m, 0.0) for i, d, m in rows]
 
