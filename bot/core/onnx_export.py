@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from bot.core.config import Settings
@@ -76,7 +77,8 @@ def _write_export(settings: Settings, folder: Path) -> None:
     inputs = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
     wrapper = _hidden_states(transformer.auto_model, inputs)
     axes = {name: {0: "batch", 1: "tokens"} for name in [*inputs, "last_hidden_state"]}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on shapes; the export is checked after
         torch.onnx.export(
             wrapper, tuple(encoded[k] for k in inputs), str(folder / ONNX_FILE),
             input_names=inputs, output_names=["last_hidden_state"], dynamic_axes=axes,
