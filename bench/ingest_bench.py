@@ -43,10 +43,10 @@ def time_langchain(texts: list[str], folder) -> float:  # noqa: ANN001
 
 def run_ingest(quick: bool) -> dict:
     """Chunks per second of the three side by side, then a re-ingest of the unchanged corpus."""
-    n_docs = 150 if quick else 1_000
+    n_docs = 100 if quick else 1_000
     work = WORK / "ingest"
     shutil.rmtree(work, ignore_errors=True)
-    corpus = write_corpus(work / "corpus", n_docs, chunks_per_doc=2)
+    corpus = write_corpus(work / "corpus", n_docs, chunks_per_doc=1)
     settings = bench_settings(work / "data", chunk_words=CHUNK_WORDS)
     texts = chunk_texts(corpus, settings)
     get_ingest_embedder(settings).embed(["warm up"])  # load the model outside the timings

@@ -36,7 +36,7 @@ def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
     samples = []
     for n in range(runs):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", QUESTIONS[n % 3]],
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", QUESTIONS[1 + n % 3]],
                               env=env_for(settings, **extra), cwd=str(WORK), capture_output=True,
                               text=True, timeout=300)
         samples.append(time.perf_counter() - started)

@@ -22,7 +22,7 @@ import numpy as np
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder
 from bot.core.sentences import split_sentences
-from bot.core.store import Store, flag
+from bot.core.store import INT_FLAGS, Store, flag, indexable
 from ingest.documents import load_text_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,8 @@ def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.n
     """A data dir holding `size` synthetic chunks (built once per HNSW setting): settings, vectors, ids."""
     from bot.core import store as store_module
 
-    key = hashlib.sha1(json.dumps(hnsw or store_module.HNSW, sort_keys=True).encode()).hexdigest()
+    layout = {"hnsw": hnsw or store_module.HNSW, **INT_FLAGS}  # a new layout builds anew
+    key = hashlib.sha1(json.dumps(layout, sort_keys=True).encode()).hexdigest()
     data = WORK / f"index-{size}-{key[:8]}"
     settings = bench_settings(data)
     done = data / "built.json"
@@ -158,8 +159,9 @@ def write_synthetic(store: Store, texts: list[str], vectors: np.ndarray, ids: li
         if doc_id not in docs:
             docs[doc_id] = doc_meta(rng, doc_id)
         start = int(chunk_id.split("-")[1]) * 2000
-        metas.append(dict(docs[doc_id], position=start // 2000, start=start,
-                          end=start + len(text), page=0, attributions="[]"))
+        meta = dict(docs[doc_id], position=start // 2000, start=start, end=start + len(text),
+                    page=0, attributions="[]")
+        metas.append(indexable(meta, store.int_flags))
     step = min(store.client.get_max_batch_size(), 5000)
     for at in range(0, len(ids), step):
         store.chunks.add(ids=ids[at : at + step], documents=texts[at : at + step],

@@ -46,6 +46,7 @@ class Assistant:
         self._store = store
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
+        self._ready_at: int | None = None
 
     @property
     def store(self) -> Store:
@@ -90,9 +91,12 @@ class Assistant:
 
     @reconnects
     def ensure_ready(self) -> None:
-        """EmptyIndexError when there is nothing to answer from."""
-        if self.store.count() == 0:
-            raise EmptyIndexError()
+        """EmptyIndexError when there is nothing to answer from (counted once per generation)."""
+        generation = self.store.generation()  # a read by id: cheaper than counting 100k chunks
+        if self._ready_at != generation:
+            if self.store.count() == 0:
+                raise EmptyIndexError()
+            self._ready_at = generation
 
     # ---- answers
     @reconnects

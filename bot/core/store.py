@@ -25,8 +25,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Measured (bench/results/recall.json): recall@10 0.996 at 10k where Chroma's defaults
+# (M 16, ef 100) give 0.97. Only ef_search can change after a collection is created.
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
+# Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run 2-4x faster.
+# Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
+INT_FLAGS = {"flags": "int"}
+
+
+def indexable(where: Any, int_flags: bool) -> Any:
+    """A `where` clause (or metadata) with True values as 1 when the collection stores int flags."""
+    if not int_flags or not where:
+        return where
+    if isinstance(where, dict):
+        return {k: 1 if v is True else indexable(v, int_flags) for k, v in where.items()}
+    if isinstance(where, list):
+        return [indexable(w, int_flags) for w in where]
+    return where
 
 
 def unavailable(settings: Settings, exc: BaseException) -> IndexUnavailableError:
@@ -96,7 +112,8 @@ class Store:
         self.settings = settings
         self.client = client if client is not None else connect(settings)
         self.model = model_id(settings.embedding_model)
-        self.chunks = self._open(settings.collection, {"embedding_model": self.model})
+        self.chunks = self._open(settings.collection, {"embedding_model": self.model, **INT_FLAGS})
+        self.int_flags = (self.chunks.metadata or {}).get("flags") == "int"
         self.docs = self._open(f"{settings.collection}_docs", {"kind": "document registry"})
         self._check_model()
 
@@ -172,7 +189,7 @@ class Store:
                 self.chunks.upsert(
                     ids=list(chunk_ids[i : i + step]),
                     documents=list(texts[i : i + step]),
-                    metadatas=list(metas[i : i + step]),
+                    metadatas=[indexable(m, self.int_flags) for m in metas[i : i + step]],
                     embeddings=vectors[i : i + step],
                 )
             self.docs.upsert(ids=[doc_id], metadatas=[doc_meta], embeddings=[[1.0]])
@@ -215,7 +232,8 @@ class Store:
         """The k nearest chunks to a unit vector; score is cosine similarity."""
         try:
             got = self.chunks.query(
-                query_embeddings=[list(map(float, vector))], n_results=k, where=where or None,
+                query_embeddings=[list(map(float, vector))], n_results=k,
+                where=indexable(where, self.int_flags) or None,
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
@@ -231,7 +249,7 @@ class Store:
         """Chunks by id or by metadata filter (score 0)."""
         with self.reachable():
             got = self.chunks.get(ids=list(ids) if ids is not None else None,
-                                  where=where or None, limit=limit,
+                                  where=indexable(where, self.int_flags) or None, limit=limit,
                                   include=["documents", "metadatas"])
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         return [to_passage(i, d, m, 0.0) for i, d, m in rows]
