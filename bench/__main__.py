@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+log = logging.getLogger("bench")
 
 
 def registry() -> dict[str, Callable[[bool], dict]]:
@@ -48,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {name} ({'quick' if args.quick else 'full'})", flush=True)
         try:
             result = benches[name](args.quick)
-        except Exception:  # one broken benchmark should not hide the others' figures
-            logging.exception("benchmark %s failed", name)
+        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            log.exception("benchmark %s failed", name)
             failed.append(name)
             continue
         result["seconds"] = round(time.perf_counter() - started, 1)

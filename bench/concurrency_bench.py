@@ -50,9 +50,9 @@ def run_concurrency(quick: bool) -> dict:
         print("skipped: server not available")
         return {"skipped": "server not available", "tables": {}}
     import uvicorn
+    from bot.server.app import create_app
 
     from bot.core.assistant import Assistant
-    from bot.server.app import create_app
 
     size, seconds = 10_000, 10 if quick else 30
     settings, _, _ = synthetic_index(size)
@@ -86,5 +86,6 @@ def run_concurrency(quick: bool) -> dict:
     row = {"chunks": size, "clients": CLIENTS, "seconds": round(elapsed, 1),
            "requests": len(latencies), "req_per_s": len(latencies) / elapsed,
            "p50_ms": stats["p50_ms"], "p95_ms": stats["p95_ms"],
-           "ok": statuses.get(200, 0), "other_status": {k: v for k, v in statuses.items() if k != 200}}
+           "ok": statuses.get(200, 0),
+           "other_status": {k: v for k, v in statuses.items() if k != 200}}
     return {"tables": {"concurrent POST /api/ask": [row]}}

@@ -7,8 +7,7 @@ import time
 
 from bench.synthetic import WORK, bench_settings, write_corpus
 from bot.core.embeddings import get_ingest_embedder, resolve_model_path
-from ingest.pipeline import collect, embed_text, ingest, plan
-from ingest.pipeline import IngestReport
+from ingest.pipeline import IngestReport, collect, embed_text, ingest, plan
 
 CHUNK_WORDS = 150  # the issue's ~150-word chunks
 

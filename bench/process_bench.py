@@ -9,7 +9,15 @@ import subprocess
 import sys
 import time
 
-from bench.synthetic import CORPUS, QUESTIONS, ROOT, WORK, bench_settings, link_export, synthetic_index
+from bench.synthetic import (
+    CORPUS,
+    QUESTIONS,
+    ROOT,
+    WORK,
+    bench_settings,
+    link_export,
+    synthetic_index,
+)
 from ingest.pipeline import ingest
 
 
@@ -38,7 +46,7 @@ def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", QUESTIONS[1 + n % 3]],
                               env=env_for(settings, **extra), cwd=str(WORK), capture_output=True,
-                              text=True, timeout=300)
+                              text=True, timeout=300, check=False)
         samples.append(time.perf_counter() - started)
         assert done.returncode == 0, done.stderr
     return samples
@@ -48,7 +56,7 @@ def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
     """Run bench.serve_probe in a fresh process and return what it measured."""
     done = subprocess.run([sys.executable, "-m", "bench.serve_probe", str(rounds)],
                           env=env_for(settings, **extra), cwd=str(ROOT), capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

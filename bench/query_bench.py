@@ -71,16 +71,17 @@ def run_query(quick: bool) -> dict:
         store = assistant.store
         embedder = get_embedder(settings)
         ask = percentiles(time_asks(assistant, rounds))
-        embed = percentiles(_timed(lambda q: embedder.embed([q]), rounds))
+        embed = percentiles(_timed(lambda q, e=embedder: e.embed([q]), rounds))
         vector = embedder.embed([QUESTIONS[1]])[0]
-        chroma = percentiles(_timed(lambda q: store.query(vector, 24), rounds))
+        chroma = percentiles(_timed(lambda q, s=store, v=vector: s.query(v, 24), rounds))
         lc = percentiles(time_langchain(langchain_store(settings, store), rounds))
         goal = goals.get(size)
         rows.append({"chunks": size, "backend": embedder.backend,
                      "ask_p50_ms": ask["p50_ms"], "ask_p95_ms": ask["p95_ms"],
                      "embed_p50_ms": embed["p50_ms"], "chroma_top24_p50_ms": chroma["p50_ms"],
                      "langchain_p50_ms": lc["p50_ms"], "langchain_p95_ms": lc["p95_ms"],
-                     "goal_p95_ms": goal or "", "met": "" if goal is None else ask["p95_ms"] <= goal})
+                     "goal_p95_ms": goal or "",
+                     "met": "" if goal is None else ask["p95_ms"] <= goal})
         if size == sizes[-1]:
             for name, f in FILTERS.items():
                 got = percentiles(time_asks(assistant, rounds // 2, f))
@@ -106,7 +107,8 @@ def recall_at_10(store: Store, vectors: np.ndarray, ids: list[str], queries: np.
     """Mean share of the exact (numpy brute force) top 10 that HNSW returns."""
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
     got = store.chunks.query(query_embeddings=queries, n_results=10, include=[])["ids"]
-    hits = [len({ids[i] for i in row} & set(found)) / 10 for row, found in zip(exact, got, strict=True)]
+    pairs = zip(exact, got, strict=True)
+    hits = [len({ids[i] for i in row} & set(found)) / 10 for row, found in pairs]
     return float(np.mean(hits))
 
 

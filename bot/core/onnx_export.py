@@ -16,8 +16,14 @@ from pathlib import Path
 
 from bot.core.config import Settings
 from bot.core.embeddings import (
-    EXPORT_RECORD, ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder, get_ingest_embedder, onnx_dir,
-    onnx_exported, resolve_model_path,
+    EXPORT_RECORD,
+    ONNX_FILE,
+    TOKENIZER_FILE,
+    OnnxEmbedder,
+    get_ingest_embedder,
+    onnx_dir,
+    onnx_exported,
+    resolve_model_path,
 )
 from bot.core.errors import ConfigError
 
@@ -60,7 +66,7 @@ def ensure_export(settings: Settings) -> Path | None:
         return None
     try:
         return export_onnx(settings)
-    except Exception as exc:  # the index is fine without it: queries fall back to torch
+    except Exception as exc:  # noqa: BLE001 - the index is fine without it: torch is the fallback
         log.warning("ONNX export skipped (%s); queries will use torch", exc)
         return None
 
