@@ -124,7 +124,9 @@ def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.n
     """A data dir of `size` synthetic chunks, built once per layout: settings, vectors, ids."""
     from bot.core import store as store_module
 
-    layout = {"hnsw": hnsw or store_module.HNSW, **INT_FLAGS}  # a new layout builds anew
+    config = dict(hnsw or store_module.HNSW)
+    ef_search = config.pop("ef_search", None)  # can change on a built index: not in the key
+    layout = {"hnsw": config, **INT_FLAGS}  # a new layout builds anew
     key = hashlib.sha1(json.dumps(layout, sort_keys=True).encode()).hexdigest()
     data = WORK / f"index-{size}-{key[:8]}"
     settings = bench_settings(data)
@@ -132,6 +134,9 @@ def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.n
     texts, vectors, _ = synthetic_chunks(size)
     ids = [f"syn{n // CHUNKS_PER_DOC:06d}-{n % CHUNKS_PER_DOC:04d}" for n in range(size)]
     if done.exists():
+        chunks = Store(settings).chunks
+        if ef_search and chunks.configuration_json["hnsw"].get("ef_search") != ef_search:
+            chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
         return settings, vectors, ids
     if data.exists():
         shutil.rmtree(data)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder, model_id
 from bot.core.errors import BotError, IndexUnavailableError, ModelMismatchError
+from bot.core.metadata_filter import Unsupported, matches
 from bot.core.types import Passage
 
 if TYPE_CHECKING:
@@ -25,13 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Measured (bench/results/recall.json): recall@10 0.996 at 10k where Chroma's defaults
-# (M 16, ef 100) give 0.97. Only ef_search can change after a collection is created.
-HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
+# recall@10 vs exact search (bench/results/recall.json): 0.996 at 10k and 100k chunks, where
+# ef_search 128 gave 0.97 at 100k and Chroma's defaults (M 16, ef 100) 0.97 at 10k. Set at
+# creation; only ef_search can be changed later (collection.modify).
+HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
 # Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run 2-4x faster.
 # Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
 INT_FLAGS = {"flags": "int"}
+OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
 
 
 def indexable(where: Any, int_flags: bool) -> Any:
@@ -241,7 +244,28 @@ class Store:
             raise unavailable(self.settings, exc) from exc
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
-        """The k nearest chunks to a unit vector; score is cosine similarity."""
+        """The k nearest chunks to a unit vector (matching `where`); score is cosine similarity."""
+        if where:
+            found = self._prefiltered(vector, k, where)
+            if found is not None:
+                return found
+        return self._query(vector, k, where)
+
+    def _prefiltered(self, vector: Sequence[float], k: int, where: dict) -> list[Passage] | None:
+        """Filter the unfiltered nearest k*OVERFETCH in Python; None when too few match.
+
+        Chroma's filtered search costs 150-400 ms at 100k chunks (it first collects every
+        matching id), its unfiltered search ~10 ms; when k of the nearest candidates match, they
+        are the k nearest matching chunks, so broad filters take the fast path.
+        """
+        candidates = self._query(vector, k * OVERFETCH, None)
+        try:
+            kept = [p for p in candidates if matches(p.meta, where)]
+        except Unsupported:
+            return None
+        return kept[:k] if len(kept) >= k or len(candidates) < k * OVERFETCH else None
+
+    def _query(self, vector: Sequence[float], k: int, where: dict | None) -> list[Passage]:
         try:
             got = self.chunks.query(
                 query_embeddings=[list(map(float, vector))], n_results=k,
