@@ -21,8 +21,9 @@ import numpy as np
 
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder
+from bot.core.metadata_filter import indexable
 from bot.core.sentences import split_sentences
-from bot.core.store import INT_FLAGS, Store, flag, indexable
+from bot.core.store import INT_FLAGS, Store, flag
 from ingest.documents import load_text_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder, model_id
 from bot.core.errors import BotError, IndexUnavailableError, ModelMismatchError
-from bot.core.metadata_filter import Unsupported, matches
+from bot.core.metadata_filter import Unsupported, indexable, matches
 from bot.core.types import Passage
 
 if TYPE_CHECKING:
@@ -35,17 +35,6 @@ INDEX_RECORD = "__index__"
 # Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
 INT_FLAGS = {"flags": "int"}
 OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
-
-
-def indexable(where: Any, int_flags: bool) -> Any:
-    """A `where` clause (or metadata) with True values as 1 when the collection stores int flags."""
-    if not int_flags or not where:
-        return where
-    if isinstance(where, dict):
-        return {k: 1 if v is True else indexable(v, int_flags) for k, v in where.items()}
-    if isinstance(where, list):
-        return [indexable(w, int_flags) for w in where]
-    return where
 
 
 def unavailable(settings: Settings, exc: BaseException) -> IndexUnavailableError:
