@@ -141,6 +141,9 @@ class OnnxEmbedder:
 
             options = ort.SessionOptions()
             options.log_severity_level = 3  # its warnings about unused initialisers are noise
+            # Idle intra-op threads spin by default, taking CPU from Chroma, the HTTP server and
+            # torch in the same process on a small machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 return ort.InferenceSession(str(self.folder / ONNX_FILE), options,
                                             providers=["CPUExecutionProvider"])
