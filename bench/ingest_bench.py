@@ -40,6 +40,25 @@ def time_langchain(texts: list[str], folder) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
+def timed_ingest(corpus, settings):  # noqa: ANN001, ANN201
+    """ingest() with the seconds spent inside the embedder counted apart: (report, embed_s)."""
+    embedder = get_ingest_embedder(settings)
+    spent = [0.0]
+
+    def embed(texts: list[str]):  # noqa: ANN202
+        started = time.perf_counter()
+        try:
+            return type(embedder).embed(embedder, texts)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    embedder.embed = embed  # an instance attribute: the cached embedder is shared
+    try:
+        return ingest([corpus], settings, progress=False), spent[0]
+    finally:
+        del embedder.embed
+
+
 def run_ingest(quick: bool) -> dict:
     """Chunks per second of the three side by side, then a re-ingest of the unchanged corpus."""
     n_docs = 100 if quick else 1_000
@@ -50,7 +69,7 @@ def run_ingest(quick: bool) -> dict:
     texts = chunk_texts(corpus, settings)
     get_ingest_embedder(settings).embed(["warm up"])  # load the model outside the timings
     bare = time_bare_encode(settings, texts)
-    first = ingest([corpus], settings, progress=False)
+    first, embed_s = timed_ingest(corpus, settings)
     again = ingest([corpus], settings, progress=False)
     naive = time_langchain(texts, work / "langchain")
     assert first.chunks_embedded == len(texts) and again.unchanged == n_docs
@@ -63,10 +82,13 @@ def run_ingest(quick: bool) -> dict:
          "chunks_per_s": len(texts) / naive},
     ]
     overhead = first.seconds / bare - 1
+    own = first.seconds / embed_s - 1  # same run: immune to load drift between runs
     reingest = again.seconds / first.seconds
     checks = [
         {"goal": "pipeline overhead over bare encode <= 10%", "measured": f"{overhead:+.1%}",
          "met": overhead <= 0.10},
+        {"goal": "pipeline time outside embedding <= 10% (same run)",
+         "measured": f"{own:+.1%} ({first.seconds - embed_s:.1f} s)", "met": own <= 0.10},
         {"goal": "at least as fast as LangChain", "measured": f"{naive / first.seconds:.2f}x",
          "met": first.seconds <= naive},
         {"goal": f"re-ingest of {n_docs} unchanged docs <= 2% of first",
