@@ -129,3 +129,16 @@ def test_serving_with_the_export_never_imports_torch(exported):
     assert last.strip() == "[] 0"
     answer = json.loads(answer_json)
     assert answer["found"] and answer["citations"]
+
+
+def test_cli_ingest_writes_the_export_once(tmp_path, corpus_copy, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "cli-data"))
+    assert main(["ingest", "--quiet", str(corpus_copy)]) == 0
+    settings = make_settings(tmp_path / "cli-data")
+    assert onnx_exported(settings)
+    written = (onnx_dir(settings) / "model.onnx").stat().st_mtime_ns
+    assert main(["ingest", "--quiet", str(corpus_copy)]) == 0  # unchanged: export kept as is
+    assert (onnx_dir(settings) / "model.onnx").stat().st_mtime_ns == written
+    assert "nothing to write" in capsys.readouterr().out
