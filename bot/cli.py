@@ -62,6 +62,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         paths = [settings.corpus_dir]
     report = ingest(paths, settings, prune=args.prune, progress=False if args.quiet else None,
                     feeds=args.feed)
+    if report.chunks_embedded or report.unchanged:
+        from bot.core.onnx_export import ensure_export
+
+        ensure_export(settings)  # once per data dir: later `ask`/`serve` can skip torch
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
     print(report.summary())
@@ -94,6 +98,9 @@ def ensure_corpus(settings: Settings) -> None:
         print(f"The index is empty: ingesting {settings.corpus_dir}/ first...", file=sys.stderr)
         report = ingest([settings.corpus_dir], settings, store=store)
         print(report.summary(), file=sys.stderr)
+    from bot.core.onnx_export import ensure_export
+
+    ensure_export(settings)
 
 
 @command("chat", "ask questions interactively in the terminal", lambda p: None)
@@ -130,6 +137,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli", "bot.server.cli",
+    "bot.onnx_cli",
 )
 
 

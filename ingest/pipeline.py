@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.config import Settings
-from bot.core.embeddings import get_embedder, model_id
+from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
 from bot.core.quotes import attribute, speaker_key
 from bot.core.store import Store, flag
@@ -229,7 +229,7 @@ def write(todo: list[Prepared], store: Store, settings: Settings, report: Ingest
     total = sum(len(p.chunks) for p in todo)
     if not total and not todo:
         return
-    embedder = get_embedder(settings)
+    embedder = get_ingest_embedder(settings)
     bar = _progress(total, progress)
     group: list[Prepared] = []
     for prepared in todo:
@@ -243,20 +243,19 @@ def write(todo: list[Prepared], store: Store, settings: Settings, report: Ingest
 
 
 def _write_group(group, store, embedder, report, bar) -> None:  # noqa: ANN001
-    texts = [embed_text(p.doc, c) for p in group for c in p.chunks]
+    """Embed a group's chunks together and write the group's documents in one store call."""
     if not group:
         return
-    vectors = embedder.embed(texts)
-    at = 0
+    chunks = [(p, c) for p in group for c in p.chunks]
+    vectors = embedder.embed([embed_text(p.doc, c) for p, c in chunks])
+    store.write_documents([p.meta for p in group], [c.chunk_id for _, c in chunks],
+                          [c.text for _, c in chunks], [m for p in group for m in p.metas],
+                          vectors)
     for p in group:
-        n = len(p.chunks)
-        store.write_document(p.meta, [c.chunk_id for c in p.chunks], [c.text for c in p.chunks],
-                             p.metas, vectors[at : at + n])
-        at += n
-        report.chunks_embedded += n
+        report.chunks_embedded += len(p.chunks)
         setattr(report, p.status, getattr(report, p.status) + 1)
-        if bar is not None:
-            bar.update(n)
+    if bar is not None:
+        bar.update(len(chunks))
 
 
 def embed_text(doc: Document, chunk: Chunk) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-
+from collections.abc import Callable
+from typing import TypeVar
 
 from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
-from bot.core.errors import EmptyIndexError
+from bot.core.errors import EmptyIndexError, IndexUnavailableError
 from bot.core.questions import (
     clean_question,
     date_and_kind_filters,
@@ -27,6 +29,20 @@ from bot.core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 SPEAKER_CHUNK_LIMIT = 300
+R = TypeVar("R")
+
+
+def reconnects(method: Callable[..., R]) -> Callable[..., R]:
+    """On IndexUnavailableError forget the store, so the next call connects afresh."""
+    @functools.wraps(method)
+    def wrapper(self: Assistant, *args: object, **kwargs: object) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except IndexUnavailableError:
+            with self._lock:
+                self._store = None
+            raise
+    return wrapper
 
 
 class Assistant:
@@ -38,6 +54,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
         self._retriever: Retriever | None = None
+        self._ready_at: int | None = None
 
     @property
     def store(self) -> Store:
@@ -56,6 +73,7 @@ class Assistant:
         return self._retriever
 
     # ---- index facts
+    @reconnects
     def records(self) -> dict[str, dict]:
         """Document records, cached until the index generation changes."""
         generation = self.store.index_record().get("generation")
@@ -63,6 +81,7 @@ class Assistant:
             self._records = (generation, self.store.doc_records())
         return self._records[1]
 
+    @reconnects
     def speakers(self) -> list[str]:
         """Every speaker the index attributes words to, sorted."""
         names: set[str] = set()
@@ -70,11 +89,13 @@ class Assistant:
             names.update(json.loads(meta.get("speakers") or "[]"))
         return sorted(names, key=str.lower)
 
+    @reconnects
     def stats(self) -> dict:
         """Document and chunk counts and the last ingest time."""
         return {"documents": len(self.records()), "chunks": self.store.count(),
                 "updated_at": self.store.index_record().get("updated_at")}
 
+    @reconnects
     def sources(self, search: str | None = None) -> list[dict]:
         """Documents in the index (newest first), optionally filtered by words in title/outlet."""
         terms = content_terms(search or "")
@@ -84,12 +105,17 @@ class Assistant:
         keys = ("doc_id", "title", "outlet", "published", "url", "source", "kind")
         return [{k: m.get(k, "") for k in keys} for m in rows]
 
+    @reconnects
     def ensure_ready(self) -> None:
-        """EmptyIndexError when there is nothing to answer from."""
-        if self.store.count() == 0:
-            raise EmptyIndexError()
+        """EmptyIndexError when there is nothing to answer from (counted once per generation)."""
+        generation = self.store.generation()  # a read by id: cheaper than counting 100k chunks
+        if self._ready_at != generation:
+            if self.store.count() == 0:
+                raise EmptyIndexError()
+            self._ready_at = generation
 
     # ---- answers
+    @reconnects
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
         """A cited answer to a question, or the not-in-the-corpus answer."""
         question = clean_question(question, self.settings.max_question_chars)
@@ -121,6 +147,7 @@ class Assistant:
             return answer_with_llm(question, passages, answer, self.settings)
         return answer
 
+    @reconnects
     def passages(self, question: str, filters: Filters | None = None,
                  k: int | None = None, vector=None) -> list[Passage]:  # noqa: ANN001
         """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
@@ -136,6 +163,7 @@ class Assistant:
                 return found
         return self.retriever.retrieve(question, vector, k, filters, latest)
 
+    @reconnects
     def quote(self, speaker: str, about: str | None = None,
               filters: Filters | None = None) -> Answer:
         """What a named speaker said (optionally about a topic), verbatim and cited."""
@@ -152,6 +180,7 @@ class Assistant:
         spans = self.speaker_spans(speaker, about, filters)
         return answering.compose_speaker(question, speaker, spans)
 
+    @reconnects
     def speaker_spans(self, speaker: str, about: str | None = None,
                       filters: Filters | None = None) -> list[tuple[Passage, int, int]]:
         """The speaker's attributed sentences: (passage, start, end) in passage offsets."""

@@ -1,0 +1,93 @@
+"""Cold start of `vendorban ask` and of a serving process, and a serving process's peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from bench.synthetic import (
+    CORPUS,
+    QUESTIONS,
+    ROOT,
+    WORK,
+    bench_settings,
+    link_export,
+    synthetic_index,
+)
+from ingest.pipeline import ingest
+
+
+def corpus_data():  # noqa: ANN201
+    """The shipped corpus ingested once into the bench work dir, with the ONNX export."""
+    settings = bench_settings(WORK / "corpus-data")
+    if not (settings.data_dir / "ingested").exists():
+        report = ingest([CORPUS], settings, progress=False)
+        assert not report.failed, report.failed
+        (settings.data_dir / "ingested").write_text(report.summary())
+    link_export(settings)
+    return settings
+
+
+def env_for(settings, **extra: str) -> dict:  # noqa: ANN001
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORBAN_")}
+    env.update(VENDORBAN_DATA_DIR=str(settings.data_dir), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1",
+               **extra)
+    return env
+
+
+def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
+    """Wall seconds of `python -m bot.cli ask` subprocesses, start to exit."""
+    samples = []
+    for n in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", QUESTIONS[1 + n % 3]],
+                              env=env_for(settings, **extra), cwd=str(WORK), capture_output=True,
+                              text=True, timeout=300, check=False)
+        samples.append(time.perf_counter() - started)
+        assert done.returncode == 0, done.stderr
+    return samples
+
+
+def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
+    """Run bench.serve_probe in a fresh process and return what it measured."""
+    done = subprocess.run([sys.executable, "-m", "bench.serve_probe", str(rounds)],
+                          env=env_for(settings, **extra), cwd=str(ROOT), capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_coldstart(quick: bool) -> dict:
+    """Median wall time of `vendorban ask` (ONNX vs torch) and time to a serving first answer."""
+    settings = corpus_data()
+    runs = 3 if quick else 5
+    rows = []
+    for backend in ("auto", "torch"):
+        samples = time_ask(settings, runs, VENDORBAN_EMBEDDING_BACKEND=backend)
+        probe = serve_probe(settings, 1, VENDORBAN_EMBEDDING_BACKEND=backend)
+        rows.append({"backend": probe["backend"], "ask_median_s": statistics.median(samples),
+                     "ask_min_s": min(samples), "ask_max_s": max(samples), "runs": runs,
+                     "serve_first_answer_s": probe["first_answer_s"],
+                     "torch_imported": probe["torch_imported"],
+                     "goal_s": 2.0 if backend == "auto" else "",
+                     "met": statistics.median(samples) <= 2.0 if backend == "auto" else ""})
+    return {"tables": {"cold start (shipped corpus)": rows}}
+
+
+def run_memory(quick: bool) -> dict:
+    """Peak RSS of a serving process answering questions at the largest index size."""
+    size = 10_000 if quick else 100_000
+    settings, _, _ = synthetic_index(size)
+    link_export(settings)
+    rows = []
+    for backend in ("auto", "torch"):
+        probe = serve_probe(settings, 30, VENDORBAN_EMBEDDING_BACKEND=backend)
+        rows.append({"chunks": probe["chunks"], "backend": probe["backend"],
+                     "peak_rss_mb": probe["peak_rss_mb"],
+                     "first_answer_s": probe["first_answer_s"],
+                     "goal_mb": 800, "met": probe["peak_rss_mb"] <= 800})
+    return {"tables": {"serving process peak RSS (VmHWM)": rows}}

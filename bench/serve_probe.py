@@ -1,0 +1,45 @@
+"""A serving process for the cold-start and memory benchmarks: `python -m bench.serve_probe N`.
+
+Reads its settings from the environment like `vendorban serve`, answers the bench questions, and
+prints one JSON line: seconds from interpreter start to the first answer, and peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import psutil
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size, from /proc (VmHWM)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(rounds: int) -> None:
+    from bench.synthetic import QUESTIONS
+    from bot.core.assistant import Assistant
+    from bot.core.citations import answer_to_dict
+    from bot.core.config import load_settings
+    from bot.core.embeddings import get_embedder
+
+    settings = load_settings()
+    assistant = Assistant(settings)
+    json.dumps(answer_to_dict(assistant.ask(QUESTIONS[1])))  # not a speaker question: embeds
+    first = time.time() - psutil.Process().create_time()
+    for n in range(rounds):
+        json.dumps(answer_to_dict(assistant.ask(QUESTIONS[n % len(QUESTIONS)])))
+    print(json.dumps({"first_answer_s": round(first, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
+                      "backend": get_embedder(settings).backend,
+                      "torch_imported": "torch" in sys.modules,
+                      "chunks": assistant.stats()["chunks"]}))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
