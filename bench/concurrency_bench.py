@@ -50,9 +50,9 @@ def run_concurrency(quick: bool) -> dict:
         print("skipped: server not available")
         return {"skipped": "server not available", "tables": {}}
     import uvicorn
-    from bot.server.app import create_app
 
     from bot.core.assistant import Assistant
+    from bot.server.app import create_app
 
     size, seconds = 10_000, 10 if quick else 30
     settings, _, _ = synthetic_index(size)

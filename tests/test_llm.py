@@ -17,7 +17,6 @@ from bot.core.assistant import Assistant
 from bot.core.citations import answer_to_dict
 from bot.core.embeddings import get_embedder
 from bot.core.llm import answer_with_llm, format_passages
-
 from bot.core.types import NOT_FOUND, Passage
 from tests.llm_stub import start_stub
 

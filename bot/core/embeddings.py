@@ -101,9 +101,7 @@ class Embedder:
     @cached_property
     def dim(self) -> int:
         """Vector dimension of the model."""
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or getattr(
-            self.model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(get_dim())
 
     def embed(self, texts: list[str]) -> np.ndarray:

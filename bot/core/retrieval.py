@@ -3,7 +3,6 @@ diversity across documents, and near-duplicate collapse."""
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING
