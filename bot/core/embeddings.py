@@ -101,7 +101,9 @@ class Embedder:
     @cached_property
     def dim(self) -> int:
         """Vector dimension of the model."""
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        model = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None)
+        get_dim = get_dim or model.get_sentence_embedding_dimension
         return int(get_dim())
 
     def embed(self, texts: list[str]) -> np.ndarray:
