@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
+
 from bot.core.retrieval import Filters, collapse_duplicates, diversify, prefer_newest
 from bot.core.types import Passage
 
@@ -71,8 +73,10 @@ def test_prefer_newest_orders_equally_relevant_passages_by_date():
     assert [p.doc_id for p in prefer_newest([old, new, weak])] == ["b", "a", "c"]
 
 
-def test_filters_in_memory_agree_with_the_chroma_where_clause(assistant):
-    flt = Filters(country="Sweden", since=date(2020, 1, 1))
+@pytest.mark.parametrize("flt", [Filters(country="Sweden", since=date(2020, 1, 1)),
+                                 Filters(country="Japan", until=date(2019, 1, 1)),  # undated seed
+                                 Filters(vendor="ZTE", kind="statement")])
+def test_filters_in_memory_agree_with_the_chroma_where_clause(assistant, flt):
     via_chroma = {p.chunk_id for p in assistant.store.get(where=flt.where())}
     lexical = assistant.retriever.lexical
     lexical.refresh(assistant.store)

@@ -33,6 +33,7 @@ class LexicalIndex:
         self.metas: list[dict] = []
         self._bm25 = None
         self._lock = threading.Lock()
+        self._masks: dict[str, np.ndarray] = {}  # per filter, for this generation
 
     def refresh(self, store: Store) -> None:
         """Rebuild from Chroma when the store's generation differs from the one indexed."""
@@ -65,6 +66,7 @@ class LexicalIndex:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
         self.ids, self.metas, self._bm25 = ids, metas, bm25
+        self._masks = {}
         log.info("lexical index rebuilt: %d chunks", len(ids))
 
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
@@ -89,4 +91,9 @@ class LexicalIndex:
 
         if filters is None or not filters.active():
             return None
-        return np.array([filters.matches(m) for m in self.metas], dtype=np.float32)
+        key = repr(filters.where())
+        if key not in self._masks:  # filters repeat (a channel's country, a date range)
+            if len(self._masks) > 64:
+                self._masks.clear()
+            self._masks[key] = np.array([filters.matches(m) for m in self.metas], np.float32)
+        return self._masks[key]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING
 
+from bot.core import metadata_filter
 from bot.core.lexical import LexicalIndex
 from bot.core.store import flag
 from bot.core.text import content_terms, normalise_for_match
@@ -55,16 +56,9 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def matches(self, meta: dict) -> bool:
-        """The same test as `where`, on a metadata dict in memory."""
-        if any(not meta.get(key) for key in self._flags()):
-            return False
-        if self.kind and meta.get("kind") != self.kind:
-            return False
-        low, high = self._range()
-        published = int(meta.get("published_ts") or 0)
-        if low is not None and published < low:
-            return False
-        return high is None or (0 < published <= high)
+        """The same test as `where`, on a metadata dict in memory (one evaluator for both)."""
+        where = self.where()
+        return where is None or metadata_filter.matches(meta, where)
 
     def active(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
