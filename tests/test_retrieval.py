@@ -16,7 +16,8 @@ def sources(passages) -> list[str]:
 
 
 def test_bm25_finds_exact_numbers_and_names_the_embedding_misses(assistant):
-    for question, needle in [("Executive Order 13873", "13873"), ("Hytera Hikvision Dahua", "Hytera"),
+    for question, needle in [("Executive Order 13873", "13873"),
+                             ("Hytera Hikvision Dahua", "Hytera"),
                              ("Kammarrätten", "Kammarrätten")]:
         hits = assistant.passages(question, k=5)
         assert any(needle in p.text for p in hits), question
@@ -55,8 +56,10 @@ def passage(doc: str, text: str, score: float = 0.5, published: str = "2020-01-0
 
 
 def test_syndicated_copies_collapse_into_one_passage_listing_the_others():
-    story = "The government said on Monday it would remove Huawei equipment from 5G networks by 2027."
-    ranked = [passage("a", story), passage("b", story + " Extra words."), passage("c", "Unrelated.")]
+    story = ("The government said on Monday it would remove Huawei equipment from 5G networks "
+             "by 2027.")
+    ranked = [passage("a", story), passage("b", story + " Extra words."),
+              passage("c", "Unrelated.")]
     kept = collapse_duplicates(ranked)
     assert [p.doc_id for p in kept] == ["a", "c"]
     assert kept[0].also_in[0]["outlet"] == "Outlet b"

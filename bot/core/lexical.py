@@ -69,7 +69,8 @@ class LexicalIndex:
         self._masks = {}
         log.info("lexical index rebuilt: %d chunks", len(ids))
 
-    def search(self, question: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+    def search(self, question: str, k: int,
+               filters: Filters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best k chunks for the question's terms."""
         terms = content_terms(question)
         if self._bm25 is None or not terms:
