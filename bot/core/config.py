@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         description="Abstention threshold on the best passage's relevance (calibrated on the dev set).",
     )
     sentence_similarity: bool = Field(
-        True, description="Rank answer sentences by embedding similarity too (slower, better)."
+        False, description="Also rank answer sentences by embedding similarity (better, ~5x slower)."
     )
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted.")
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Answer composer.")
