@@ -100,7 +100,8 @@ class Retriever:
         ranked = sorted(passages.values(), key=lambda p: fused.get(p.chunk_id, 0.0), reverse=True)
         if newest_first:
             ranked = prefer_newest(ranked)
-        return diversify(collapse_duplicates(ranked), k)
+        head = max(3 * k, 24)  # only these can be returned: compare only these for duplicates
+        return diversify(collapse_duplicates(ranked[:head]), k)
 
 
 def relevance(p: Passage, terms: list[str]) -> float:

@@ -104,6 +104,7 @@ def salient_terms(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def normalise_for_match(text: str) -> set[str]:
+@lru_cache(maxsize=8192)  # the same passages and sentences are matched many times per answer
+def normalise_for_match(text: str) -> frozenset[str]:
     """Stemmed token set of a text, with demonyms mapped to their country."""
-    return {stem(t) for t in tokens(text)}
+    return frozenset(stem(t) for t in tokens(text))
