@@ -30,16 +30,22 @@ class CitationBook:
         return sorted(self._by_chunk.values(), key=lambda c: c.number)
 
 
+def source_detail(c: Citation) -> str:
+    """"outlet, date[, p. N]" of a source (every front end shows it beside the title)."""
+    detail = ", ".join(x for x in (c.outlet, c.published or "undated") if x)
+    return f"{detail}, p. {c.page}" if c.page else detail
+
+
+def also_in(c: Citation) -> str:
+    """"; also in A, B" for a passage syndicated by other outlets, else ""."""
+    if not c.also_in:
+        return ""
+    return "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
+
+
 def source_line(c: Citation) -> str:
     """One line describing a source: title, outlet, date, page, link."""
-    parts = [c.title or "(untitled)"]
-    detail = ", ".join(x for x in (c.outlet, c.published or "undated") if x)
-    if c.page:
-        detail += f", p. {c.page}"
-    line = f"{parts[0]} ({detail})"
-    if c.also_in:
-        line += "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
-    return f"{line} {c.link}".strip()
+    return f"{c.title or '(untitled)'} ({source_detail(c)}){also_in(c)} {c.link}".strip()
 
 
 def render_text(answer: Answer) -> str:

@@ -166,13 +166,6 @@ class Store:
             i: m for i, m in zip(got["ids"], got["metadatas"] or [], strict=False) if i != INDEX_RECORD
         }
 
-    def write_document(
-        self, doc_meta: dict, chunk_ids: Sequence[str], texts: Sequence[str],
-        metas: Sequence[dict], vectors: np.ndarray,
-    ) -> None:
-        """Replace a document's chunks as a whole, then its record (so a crash leaves it stale)."""
-        self.write_documents([doc_meta], chunk_ids, texts, metas, vectors)
-
     def write_documents(
         self, doc_metas: Sequence[dict], chunk_ids: Sequence[str], texts: Sequence[str],
         metas: Sequence[dict], vectors: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+from bot.core.citations import also_in, source_detail
 from bot.core.types import Citation
 from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
@@ -28,14 +29,8 @@ def link(url: str, title: str) -> str:
 
 def source_line(c: Citation) -> str:
     """`[n] [title](url): outlet, date`."""
-    detail = ", ".join(escape(x) for x in (c.outlet, c.published or "undated") if x)
-    line = f"\\[{c.number}\\] {link(c.link, c.title or '(untitled)')}: {detail}"
-    if c.page:
-        line += f", p. {c.page}"
-    if c.also_in:
-        line += "; also in " + escape(", ".join(str(a.get("outlet") or a.get("title"))
-                                                for a in c.also_in))
-    return line
+    detail = escape(source_detail(c) + also_in(c))
+    return f"\\[{c.number}\\] {link(c.link, c.title or '(untitled)')}: {detail}"
 
 
 def _fit(head: list[str], items: list[str], what: str) -> str:
