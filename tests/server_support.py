@@ -107,7 +107,7 @@ class LiveServer:
             assert time.monotonic() < deadline, "server did not start"
             assert self.thread.is_alive(), "server thread died"
             time.sleep(0.02)
-        assert self.services.model_ready.wait(60), "model did not load"
+        assert self.services.warmed.wait(60), "model and indexes did not load"
 
     def wait_idle(self, timeout: float = 20.0) -> None:
         """Wait until no delivery task is running (fails after `timeout`)."""

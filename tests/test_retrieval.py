@@ -83,9 +83,56 @@ def test_filters_in_memory_agree_with_the_chroma_where_clause(assistant, flt):
     via_chroma = {p.chunk_id for p in assistant.store.get(where=flt.where())}
     lexical = assistant.retriever.lexical
     lexical.refresh(assistant.store)
-    in_memory = {cid for cid, meta in zip(lexical.ids, lexical.metas, strict=True)
-                 if flt.matches(meta)}
+    in_memory = set(lexical.matching_ids(flt))
     assert via_chroma and via_chroma == in_memory
+    every = assistant.store.get()  # the column masks agree with the Python evaluator too
+    assert {p.chunk_id for p in every if flt.matches(p.meta)} == in_memory
+
+
+def test_bm25_scores_match_bm25s_on_the_corpus(assistant):
+    """The numpy index scores like bm25s (lucene, k1 1.5, b 0.75) on the same terms."""
+    import bm25s
+
+    from bot.core.text import content_terms
+
+    lexical = assistant.retriever.lexical
+    lexical.refresh(assistant.store)
+    rows = assistant.store.get()
+    by_id = {p.chunk_id: content_terms(f"{p.meta.get('title', '')} {p.text}") for p in rows}
+    ids = lexical.ids
+    reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    reference.index([by_id[i] for i in ids], show_progress=False)
+    for question in ("Suga Huawei ZTE government procurement", "Executive Order 13873",
+                     "rip and replace reimbursement FCC", "New Zealand GCSB Spark 5G"):
+        terms = [t for t in content_terms(question) if t in reference.vocab_dict]
+        expected = reference.get_scores(terms)
+        got = dict(lexical.search(question, len(ids)))
+        assert got, question
+        for chunk_id, score in got.items():
+            assert score == pytest.approx(float(expected[ids.index(chunk_id)]), rel=1e-4)
+        assert len(got) == int((expected > 0).sum())
+
+
+def test_a_narrow_filter_searches_among_the_ids_its_mask_allows(assistant, monkeypatch):
+    """Dense search for a narrow filter goes to Chroma with ids, not a where clause, and finds
+    the same passages Chroma's own filtered search finds."""
+    flt = Filters(country="Canada", since=date(2022, 1, 1))
+    retriever = assistant.retriever
+    retriever.lexical.refresh(assistant.store)
+    calls = []
+    original = assistant.store.query
+
+    def spy(vector, k, where=None, ids=None):  # noqa: ANN001, ANN202
+        calls.append((where, ids))
+        return original(vector, k, where, ids)
+
+    monkeypatch.setattr(assistant.store, "query", spy)
+    vector = __import__("bot.core.embeddings", fromlist=["x"]).get_embedder(
+        assistant.settings).embed(["Canada bans Huawei and ZTE"])[0]
+    found = retriever._dense(vector, flt)
+    assert calls and calls[-1][0] is None and calls[-1][1]  # by ids
+    by_where = original(vector, len(found), flt.where())
+    assert [p.chunk_id for p in found][:len(by_where)] == [p.chunk_id for p in by_where]
 
 
 def test_a_when_answer_gives_the_date_of_the_decision(assistant):

@@ -114,6 +114,13 @@ class Assistant:
                 raise EmptyIndexError()
             self._ready_at = generation
 
+    @reconnects
+    def warm_up(self) -> None:
+        """Open the index and build its side indexes now rather than on the first question."""
+        if self.store.count():
+            self.retriever.lexical.refresh(self.store)
+            self.records()
+
     # ---- answers
     @reconnects
     def ask(self, question: str, filters: Filters | None = None) -> Answer:

@@ -3,98 +3,262 @@
 Names, acronyms and numbers (Suga, ZTE, FCC, 5G, 2019) are where embeddings miss and BM25 does not.
 The index lives in memory and is rebuilt from Chroma whenever the store's generation changes, so it
 stays correct when ingest runs in another process or on another machine.
+
+It is kept as numpy arrays, not Python objects per term: a term-major sparse matrix of BM25 weights
+(the "lucene" variant with bm25s's defaults, so rankings match the bm25s index this replaced) and
+columns of the metadata filters use (kind, date, country/vendor/speaker flags). At 100k chunks the
+bm25s build peaked at about 1.4 GB RSS in a serving process and filter masks took 0.5 s each in
+Python (bench/results/memory.json); the arrays hold about 70 MB and a mask is a few vector ops.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.core.text import content_terms
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from bot.core.retrieval import Filters
     from bot.core.store import Store
 
 log = logging.getLogger(__name__)
-_FILTER_KEYS = ("kind", "published_ts")
-PAGE = 5000
+K1, B = 1.5, 0.75
+# Rebuilding more chunks than this takes seconds (about 10 s per 100k, most of it reading Chroma):
+# above it, a changed index is rebuilt in a background thread while the previous one answers.
+BACKGROUND_AT = 20_000
+MASK_CACHE = 64
 
 
-class LexicalIndex:
-    """BM25 over chunk title + text, with the metadata needed to apply filters."""
+@dataclass
+class Snapshot:
+    """One generation of the index: BM25 weights by term, and filter columns by chunk."""
 
-    def __init__(self) -> None:
-        self.generation: object = object()
-        self.ids: list[str] = []
-        self.metas: list[dict] = []
-        self._bm25 = None
-        self._lock = threading.Lock()
-        self._masks: dict[str, np.ndarray] = {}  # per filter, for this generation
+    generation: object
+    ids: list[str]
+    vocab: dict[str, int]
+    indptr: np.ndarray  # term t's postings are docs[indptr[t]:indptr[t + 1]]
+    docs: np.ndarray  # int32 chunk positions
+    weights: np.ndarray  # float32 BM25 weight of (chunk, term)
+    kinds: np.ndarray  # int16 code of each chunk's kind
+    kind_codes: dict[object, int]
+    published: np.ndarray  # float64 published_ts, NaN where a chunk has none
+    flags: dict[str, np.ndarray]  # flag key -> int32 positions of the chunks carrying it
+    _masks: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False)
 
-    def refresh(self, store: Store) -> None:
-        """Rebuild from Chroma when the store's generation differs from the one indexed."""
-        generation = store.index_record().get("generation")
-        if generation == self.generation:
-            return
-        with self._lock:
-            if generation != self.generation:
-                self._rebuild(store)
-                self.generation = generation
+    def __len__(self) -> int:
+        return len(self.ids)
 
-    def _rebuild(self, store: Store) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each rebuild at DEBUG
-        ids, metas, corpus = [], [], []
-        offset = 0
-        while True:
-            got = store.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"],
-                                            strict=True):
-                ids.append(chunk_id)
-                metas.append({k: v for k, v in meta.items() if k in _FILTER_KEYS or ":" in k})
-                corpus.append(content_terms(f"{meta.get('title', '')} {text}") or ["_"])
-            if len(got["ids"]) < PAGE:
-                break
-            offset += PAGE
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        self.ids, self.metas, self._bm25 = ids, metas, bm25
-        self._masks = {}
-        log.info("lexical index rebuilt: %d chunks", len(ids))
-
-    def search(self, question: str, k: int,
-               filters: Filters | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) of the best k chunks for the question's terms."""
-        terms = content_terms(question)
-        if self._bm25 is None or not terms:
+    def search(self, terms: list[str], k: int,
+               mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """(chunk id, score) of the k best chunks with a positive score for these terms."""
+        term_ids = [self.vocab[t] for t in terms if t in self.vocab]
+        if not term_ids or not self.ids:
             return []
-        mask = self._mask(filters)
-        if mask is not None and not mask.any():
-            return []
-        vocab = self._bm25.vocab_dict
-        terms = [t for t in terms if t in vocab]
-        if not terms:
-            return []
-        k = min(k, len(self.ids))
-        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False, weight_mask=mask)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)
-                if s > 0]
+        scores = np.zeros(len(self.ids), np.float32)
+        for t in term_ids:  # a repeated query term counts again, as in bm25s
+            lo, hi = self.indptr[t], self.indptr[t + 1]
+            scores[self.docs[lo:hi]] += self.weights[lo:hi]
+        if mask is not None:
+            scores[~mask] = 0.0
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def _mask(self, filters: Filters | None) -> np.ndarray | None:
-        import numpy as np
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Which chunks pass the filters (None: no filter); the same test as Filters.matches."""
+        found = self._filtered(filters)
+        return None if found is None else found[0]
 
+    def matching_ids(self, filters: Filters | None) -> list[str] | None:
+        """Ids of the chunks that pass the filters (None: no filter)."""
+        found = self._filtered(filters)
+        return None if found is None else found[1]
+
+    def _filtered(self, filters: Filters | None) -> tuple[np.ndarray, list[str]] | None:
         if filters is None or not filters.active():
             return None
         key = repr(filters.where())
         if key not in self._masks:  # filters repeat (a channel's country, a date range)
-            if len(self._masks) > 64:
+            if len(self._masks) >= MASK_CACHE:
                 self._masks.clear()
-            self._masks[key] = np.array([filters.matches(m) for m in self.metas], np.float32)
+            mask = self._compute_mask(filters)
+            self._masks[key] = (mask, [self.ids[i] for i in np.flatnonzero(mask)])
         return self._masks[key]
+
+    def _compute_mask(self, filters: Filters) -> np.ndarray:
+        mask = np.ones(len(self.ids), bool)
+        for key in filters._flags():
+            carrying = np.zeros(len(self.ids), bool)
+            carrying[self.flags.get(key, np.empty(0, np.int32))] = True
+            mask &= carrying
+        if filters.kind:
+            mask &= self.kinds == self.kind_codes.get(filters.kind, -1)
+        low, high = filters._range()
+        with np.errstate(invalid="ignore"):  # NaN (undated by key) compares False, as in Chroma
+            if low is not None:
+                mask &= self.published >= low
+            if high is not None:
+                mask &= self.published <= high
+        return mask
+
+
+class _Builder:
+    """Accumulates chunks page by page into flat arrays (no Python object per posting kept)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.vocab: dict[str, int] = {}
+        self.kind_codes: dict[object, int] = {}
+        self.kinds: list[int] = []
+        self.published: list[float] = []
+        self.lengths: list[int] = []
+        self.flags: dict[str, list[int]] = {}
+        self.postings: list[int] = []  # distinct terms per chunk
+        self.terms: list[np.ndarray] = []  # per page: int32 term ids, chunk by chunk
+        self.counts: list[np.ndarray] = []  # per page: uint16 term frequencies, aligned
+
+    def add_page(self, ids: list[str], texts: list[str], metas: list[dict]) -> None:
+        terms: list[int] = []
+        counts: list[int] = []
+        for chunk_id, text, meta in zip(ids, texts, metas, strict=True):
+            n = len(self.ids)
+            self.ids.append(chunk_id)
+            self.kinds.append(self.kind_codes.setdefault(meta.get("kind"), len(self.kind_codes)))
+            ts = meta.get("published_ts")
+            self.published.append(float(ts) if isinstance(ts, int | float) else math.nan)
+            for key, value in meta.items():
+                if ":" in key and value == 1:  # country:/vendor:/speaker: flags, True or 1
+                    self.flags.setdefault(key, []).append(n)
+            tf = Counter(content_terms(f"{meta.get('title', '')} {text}"))
+            self.lengths.append(sum(tf.values()))
+            self.postings.append(len(tf))
+            terms.extend(self.vocab.setdefault(t, len(self.vocab)) for t in tf)
+            counts.extend(min(c, 65535) for c in tf.values())
+        self.terms.append(np.array(terms, np.int32))
+        self.counts.append(np.array(counts, np.uint16))
+
+    def snapshot(self, generation: object) -> Snapshot:
+        """The BM25 weights sorted by term; computed in place, each part freed once used (at
+        100k chunks there are ~9M postings, 35 MB per array, so temporaries decide peak RSS)."""
+        n, n_terms = len(self.ids), len(self.vocab)
+        terms = _concatenate(self.terms, np.int32)
+        df = np.bincount(terms, minlength=n_terms)
+        order = np.argsort(terms, kind="stable")  # postings grouped by term, chunks ascending
+        del terms  # sorted, the term of each posting is np.repeat(arange, df): not kept
+        docs = np.repeat(np.arange(n, dtype=np.int32), self.postings)[order]
+        weights = _concatenate(self.counts, np.uint16)[order].astype(np.float32)  # tf for now
+        del order
+        lengths = np.asarray(self.lengths, np.float32)
+        average = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        norm = lengths[docs]  # tf / (K1 * (1 - B + B * length / average) + tf), in place
+        norm *= K1 * B / average
+        norm += K1 * (1 - B)
+        norm += weights
+        weights /= norm
+        del norm
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        weights *= np.repeat(idf, df)
+        indptr = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(df, out=indptr[1:])
+        return Snapshot(
+            generation=generation, ids=self.ids, vocab=self.vocab, indptr=indptr, docs=docs,
+            weights=weights, kinds=np.asarray(self.kinds, np.int16), kind_codes=self.kind_codes,
+            published=np.asarray(self.published, np.float64),
+            flags={k: np.asarray(v, np.int32) for k, v in self.flags.items()},
+        )
+
+
+
+def _concatenate(pieces: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The pieces as one array; the list is emptied so each piece is freed once copied."""
+    out = np.concatenate(pieces) if pieces else np.empty(0, dtype)
+    pieces.clear()
+    return out
+
+
+def build(store: Store, generation: object) -> Snapshot:
+    """Read every chunk from Chroma (in pages) into a new snapshot."""
+    builder = _Builder()
+    for got in store.pages(store.chunks, ["documents", "metadatas"]):
+        builder.add_page(got["ids"], got["documents"], got["metadatas"])
+    snapshot = builder.snapshot(generation)
+    log.info("lexical index built: %d chunks, %d terms", len(snapshot), len(snapshot.vocab))
+    return snapshot
+
+
+class LexicalIndex:
+    """The current snapshot, refreshed when the store's generation changes."""
+
+    def __init__(self, background_at: int = BACKGROUND_AT) -> None:
+        self.background_at = background_at
+        self.snapshot: Snapshot | None = None
+        self._lock = threading.Lock()  # one build at a time
+
+    @property
+    def ids(self) -> list[str]:
+        return self.snapshot.ids if self.snapshot else []
+
+    def refresh(self, store: Store) -> None:
+        """Rebuild when the store's generation differs from the one indexed.
+
+        The generation is read before the build, so writes that land during it make the next
+        refresh build again. A large index that changed is rebuilt in the background while the
+        previous snapshot keeps answering (dense retrieval from Chroma is always current).
+        """
+        generation = store.index_record().get("generation")
+        current = self.snapshot
+        if current is not None and current.generation == generation:
+            return
+        if current is not None and len(current) > self.background_at:
+            self._build_in_background(store, generation)
+            return
+        with self._lock:
+            if self.snapshot is None or self.snapshot.generation != generation:
+                self.snapshot = build(store, generation)
+
+    def _build_in_background(self, store: Store, generation: object) -> None:
+        if self._lock.locked():
+            return  # a build is running; the next refresh after it checks again
+
+        def work() -> None:
+            with self._lock:
+                if self.snapshot is not None and self.snapshot.generation == generation:
+                    return
+                try:
+                    self.snapshot = build(store, generation)
+                except Exception:  # the old snapshot keeps answering; the next refresh retries
+                    log.exception("lexical index rebuild failed")
+
+        threading.Thread(target=work, name="lexical-rebuild", daemon=True).start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no build is running (for tests and warm-up); False on timeout."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        self._lock.release()
+        return True
+
+    def search(self, question: str, k: int,
+               filters: Filters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best k chunks for the question's terms."""
+        snapshot = self.snapshot
+        terms = content_terms(question)
+        if snapshot is None or not terms:
+            return []
+        mask = snapshot.mask(filters)
+        if mask is not None and not mask.any():
+            return []
+        return snapshot.search(terms, k, mask)
+
+    def matching_ids(self, filters: Filters | None) -> list[str] | None:
+        """Ids of the chunks passing the filters, from the current snapshot (None: unknown)."""
+        snapshot = self.snapshot
+        return None if snapshot is None else snapshot.matching_ids(filters)

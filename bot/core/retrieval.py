@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 RRF_K = 60
 CANDIDATES = 40
 PER_DOC = 2
+BROAD = 4  # a filter passing at least 1/BROAD of the chunks is broad
+MAX_IDS = 30_000  # ids sent with one query at most (a JSON body of ~600 kB to a Chroma server)
 
 
 @dataclass
@@ -83,7 +85,7 @@ class Retriever:
                  filters: Filters | None = None, newest_first: bool = False) -> list[Passage]:
         """Top-k passages: RRF of dense and BM25 ranks, at most PER_DOC per document."""
         self.lexical.refresh(self.store)
-        dense = self.store.query(vector, CANDIDATES, filters.where() if filters else None)
+        dense = self._dense(vector, filters)
         lexical = self.lexical.search(question, CANDIDATES, filters)
         fused: dict[str, float] = {}
         for rank, p in enumerate(dense):
@@ -102,6 +104,23 @@ class Retriever:
             ranked = prefer_newest(ranked)
         head = max(3 * k, 24)  # only these can be returned: compare only these for duplicates
         return diversify(collapse_duplicates(ranked[:head]), k)
+
+
+    def _dense(self, vector, filters: Filters | None) -> list[Passage]:  # noqa: ANN001
+        """Nearest chunks; a narrow filter searches among the ids its in-memory mask allows.
+
+        Chroma's own filtered search first collects the matching ids from SQLite: 100-280 ms at
+        100k chunks, where a search restricted to ids known in memory takes 25-35 ms. A broad
+        filter (a quarter of the chunks or more) takes Store.query's unfiltered fast path.
+        """
+        where = filters.where() if filters else None
+        if where is None:
+            return self.store.query(vector, CANDIDATES)
+        allowed = self.lexical.matching_ids(filters)
+        total = len(self.lexical.ids)
+        if allowed is not None and len(allowed) <= MAX_IDS and len(allowed) * BROAD < total:
+            return self.store.query(vector, CANDIDATES, ids=allowed) if allowed else []
+        return self.store.query(vector, CANDIDATES, where)
 
 
 def relevance(p: Passage, terms: list[str]) -> float:

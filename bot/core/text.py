@@ -26,6 +26,13 @@ PHRASES = [
     (re.compile(r"\bsouth\s+korea", re.I), "southkorea"),
     (re.compile(r"\bsouth\s+africa", re.I), "southafrica"),
 ]
+# Words one of which a text must contain for the phrase at the same place in PHRASES to match
+# (lower-cased, except for the case-sensitive U.S. pattern). A substring test costs ~1 us, a
+# case-insensitive regex pass ~15 us per chunk: 7 passes dominated tokenising 100k chunks.
+_NEEDLES: list[tuple[tuple[str, ...], bool]] = [
+    (("zealand",), True), (("kingdom", "britain"), True), (("states",), True),
+    (("US", "U.S."), False), (("union", "e.u."), True), (("korea",), True), (("africa",), True),
+]
 COUNTRIES = frozenset(
     """afghanistan albania algeria argentina armenia australia austria azerbaijan bahrain bangladesh
     belarus belgium bolivia bosnia brazil bulgaria cambodia cameroon canada chile china colombia
@@ -54,14 +61,20 @@ GENERIC_NAMES = frozenset(
     please any the a an in on of for to and or but huawei zte minister ministry government
     spokesman spokesperson chairman secretary president prime commissioner""".split()
 )
+_POSSESSIVE = re.compile(r"'s\b")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens (keeps 5G, 3G/4G parts); multi-word places become one token."""
-    text = re.sub(r"'s\b", "", text.replace("’", "'"))
-    for pattern, token in PHRASES:
-        text = pattern.sub(f" {token} ", text)
+    text = text.replace("’", "'")
+    if "'s" in text:
+        text = _POSSESSIVE.sub("", text)
+    lower = text.lower()
+    for (pattern, token), (needles, folded) in zip(PHRASES, _NEEDLES, strict=True):
+        haystack = lower if folded else text
+        if any(n in haystack for n in needles):
+            text = pattern.sub(f" {token} ", text)
     return [t.lower().strip(".") for t in _TOKEN.findall(text)]
 
 

@@ -83,17 +83,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _warm_up(services: Services) -> None:
-    """Load the model, then open the index, before the first question (readyz waits for this)."""
+    """Load the model, open the index and build the BM25 side index before the first question
+    (readyz waits for this: at 100k chunks the side index takes 10-25 s to build)."""
     try:
         get_embedder(services.settings).embed(["warm-up"])
         services.model_ready.set()
-        services.assistant.store.count()
+        services.assistant.warm_up()
     except BotError as exc:
         services.startup_problem = str(exc)
         log.error("not ready: %s", exc)
     except Exception:  # a crash in this thread must reach the log, not vanish
         services.startup_problem = "the server could not start its index or model; see the log"
         log.exception("warm-up failed")
+    finally:
+        services.warmed.set()
 
 
 # ---- Discord in the same process: the gateway bot when a token is set, HTTP interactions always

@@ -49,6 +49,9 @@ def build_router(services: Services) -> APIRouter:
         if not services.model_ready.is_set():
             reason = services.startup_problem or "loading the model"
             return JSONResponse({"status": "starting", "reason": reason}, 503)
+        if not services.warmed.is_set():
+            return JSONResponse({"status": "starting", "reason": "building the search index"},
+                                503)
         try:  # off the core's pool: a probe must answer while questions are being worked on
             stats = await asyncio.to_thread(services.assistant.stats)
         except Exception as exc:  # noqa: BLE001 - a broken index is "not ready", whatever the cause

@@ -30,6 +30,7 @@ class Services:
     limiter: RateLimiter = field(init=False)
     delivery: Delivery = field(default_factory=Delivery)
     model_ready: threading.Event = field(default_factory=threading.Event)
+    warmed: threading.Event = field(default_factory=threading.Event)  # warm-up over, ok or not
     startup_problem: str = ""  # why the warm-up failed, shown by /readyz
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(CORE_THREADS,
