@@ -73,6 +73,36 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.failed else 0
 
 
+def _reindex_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="rebuild even when the index already has the current layout")
+
+
+@command("reindex", "rebuild the index with the current HNSW and filter layout (no re-embedding)",
+         _reindex_args)
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.store import HNSW, Store
+
+    store = Store(settings)
+    outdated = store.outdated_layout()
+    if not outdated and not args.force:
+        print("The index already has the current layout; nothing to do (--force rebuilds anyway).")
+        return 0
+    for difference in outdated:
+        print(f"outdated: {difference}")
+    total = store.count()
+    step = max(1000, total // 20)
+
+    def progress(done: int) -> None:
+        if done == total or done % step < 1000:
+            print(f"copied {done:,} of {total:,} chunks", file=sys.stderr, flush=True)
+
+    copied = store.rebuild(progress)
+    settings_text = ", ".join(f"{k} {v}" for k, v in HNSW.items() if k != "space")
+    print(f"Rebuilt the index: {copied:,} chunks, {settings_text}, integer filter flags.")
+    return 0
+
+
 def _ask_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", help="your question, in quotes")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")

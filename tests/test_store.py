@@ -51,3 +51,70 @@ def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
     store = Store(settings, client=client)
     assert not store.int_flags
     assert [p.chunk_id for p in store.get(where=Filters(country="Japan").where())] == ["d-0"]
+
+
+OLD_HNSW = {"space": "cosine", "ef_construction": 100, "ef_search": 100, "max_neighbors": 16}
+
+
+def old_layout_index(settings, corpus, monkeypatch):  # noqa: ANN001, ANN201
+    """The corpus ingested into a collection with Chroma's HNSW defaults and bool flags."""
+    from bot.core import store as store_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "HNSW", OLD_HNSW)
+        patch.setattr(store_module, "INT_FLAGS", {})
+        ingest([corpus], settings, progress=False)
+    return Store(settings)
+
+
+def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
+        settings, corpus_copy, monkeypatch):
+    import numpy as np
+
+    from bot.core.retrieval import Filters
+
+    store = old_layout_index(settings, corpus_copy, monkeypatch)
+    outdated = store.outdated_layout()
+    assert not store.int_flags and any("max_neighbors 16" in o for o in outdated)
+    before = store.chunks.get(include=["embeddings", "documents", "metadatas"])
+    generation = store.generation()
+    monkeypatch.setattr("bot.core.store.get_embedder",
+                        lambda *a: pytest.fail("rebuild must not embed"))
+    seen = []
+    assert store.rebuild(seen.append) == len(before["ids"]) == seen[-1]
+
+    reopened = Store(settings)
+    assert reopened.outdated_layout() == [] and reopened.int_flags
+    assert reopened.chunks.configuration_json["hnsw"]["max_neighbors"] == 32
+    assert reopened.generation() == generation + 1
+    after = reopened.chunks.get(ids=before["ids"], include=["embeddings", "documents",
+                                                           "metadatas"])
+    order = {cid: i for i, cid in enumerate(after["ids"])}
+    for i, cid in enumerate(before["ids"]):
+        j = order[cid]
+        assert after["documents"][j] == before["documents"][i]
+        assert np.allclose(after["embeddings"][j], before["embeddings"][i], atol=1e-6)
+    japan = reopened.get(where=Filters(country="Japan").where())
+    assert japan and all(type(p.meta["country:japan"]) is int for p in japan)
+    names = {c.name for c in reopened.client.list_collections()}
+    assert names == {settings.collection, f"{settings.collection}_docs"}
+
+
+def test_an_interrupted_rebuild_is_recovered_when_the_store_opens(settings, corpus_copy):
+    ingest([corpus_copy], settings, progress=False)
+    store = Store(settings)
+    count = store.count()
+    store.chunks.modify(name=f"{settings.collection}__previous")  # crashed after this rename
+    assert Store(settings).count() == count
+
+
+def test_reindex_command_reports_and_rebuilds(settings, corpus_copy, monkeypatch, capsys):
+    from bot.cli import main
+
+    old_layout_index(settings, corpus_copy, monkeypatch)
+    monkeypatch.setenv("VENDORBAN_DATA_DIR", str(settings.data_dir))
+    assert main(["reindex"]) == 0
+    out = capsys.readouterr().out
+    assert "outdated: max_neighbors 16 (now 32)" in out and "Rebuilt the index" in out
+    assert main(["reindex"]) == 0
+    assert "nothing to do" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # creation; only ef_search can be changed later (collection.modify).
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
+REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes during a rebuild
 # Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run 2-4x faster.
 # Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
 INT_FLAGS = {"flags": "int"}
@@ -105,6 +106,7 @@ class Store:
         self.settings = settings
         self.client = client if client is not None else connect(settings)
         self.model = model_id(settings.embedding_model)
+        self._recover_rebuild()
         self.chunks = self._open(settings.collection, {"embedding_model": self.model, **INT_FLAGS})
         self.int_flags = (self.chunks.metadata or {}).get("flags") == "int"
         self.docs = self._open(f"{settings.collection}_docs", {"kind": "document registry"})
@@ -134,6 +136,73 @@ class Store:
             if "embedding function" in str(exc).lower():
                 raise ModelMismatchError(str(exc)) from exc
             raise unavailable(self.settings, exc) from exc
+
+    def _recover_rebuild(self) -> None:
+        """Finish a rebuild interrupted between its two renames (the chunks collection is
+        missing): the complete copy, else the original, takes the name back."""
+        name = self.settings.collection
+        try:
+            existing = {c.name: c for c in self.client.list_collections()}
+        except Exception as exc:
+            raise unavailable(self.settings, exc) from exc
+        if name in existing:
+            return
+        copy = existing.get(f"{name}{REBUILDING}")
+        if copy is not None and (copy.metadata or {}).get("rebuild") == "complete":
+            chosen = copy
+        else:
+            chosen = existing.get(f"{name}{PREVIOUS}")
+        if chosen is not None:
+            log.warning("recovering the index from an interrupted rebuild (%s)", chosen.name)
+            chosen.modify(name=name)
+
+    def outdated_layout(self) -> list[str]:
+        """How the chunk collection differs from the layout new collections get (empty: none)."""
+        config = (self.chunks.configuration_json or {}).get("hnsw") or {}
+        found = [f"{key} {config.get(key)} (now {value})" for key, value in HNSW.items()
+                 if key != "space" and config.get(key) not in (None, value)]
+        if not self.int_flags:
+            found.append("filter flags stored as booleans (now integers, which Chroma indexes)")
+        return found
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Copy every chunk, vectors included (nothing is embedded again), into a collection
+        with the current layout, then swap it in; returns the number of chunks copied.
+
+        The old collection is renamed aside and deleted only after the new one holds as many
+        chunks and has taken its name, so an interrupted rebuild loses nothing: run it again.
+        """
+        name = self.settings.collection
+        building, aside = f"{name}{REBUILDING}", f"{name}{PREVIOUS}"
+        with self.reachable():
+            existing = {c.name for c in self.client.list_collections()}
+            for leftover in {building, aside} & existing:  # an earlier rebuild's, not needed
+                self.client.delete_collection(leftover)
+            metadata = {**(self.chunks.metadata or {}), **INT_FLAGS}
+            metadata.pop("hnsw:space", None)
+            target = self.client.create_collection(
+                building, metadata=metadata, configuration={"hnsw": HNSW},
+                embedding_function=_embedding_function(self.settings))
+            copied = 0
+            for got in self.pages(self.chunks, ["documents", "metadatas", "embeddings"]):
+                if got["ids"]:
+                    target.add(ids=got["ids"], documents=got["documents"],
+                               metadatas=[indexable(m, True) for m in got["metadatas"]],
+                               embeddings=got["embeddings"])
+                copied += len(got["ids"])
+                if progress:
+                    progress(copied)
+            if target.count() != self.chunks.count():
+                raise BotError(f"rebuild copied {target.count()} chunks of "
+                               f"{self.chunks.count()}; the index was left as it was")
+            target.modify(metadata={**metadata, "rebuild": "complete"})
+            self.chunks.modify(name=aside)  # from here until the next line, Store() recovers
+            target.modify(name=name)
+            target.modify(metadata=metadata)
+            self.client.delete_collection(aside)
+        self.chunks, self.int_flags = target, True
+        self.mark_updated()
+        return copied
 
     def _check_model(self) -> None:
         built_with = (self.chunks.metadata or {}).get("embedding_model")

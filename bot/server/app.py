@@ -89,6 +89,10 @@ def _warm_up(services: Services) -> None:
         get_embedder(services.settings).embed(["warm-up"])
         services.model_ready.set()
         services.assistant.warm_up()
+        outdated = services.assistant.store.outdated_layout()
+        if outdated:
+            log.warning("the index has an older layout (%s): `vendorban reindex` rebuilds it "
+                        "without embedding anything again", "; ".join(outdated))
     except BotError as exc:
         services.startup_problem = str(exc)
         log.error("not ready: %s", exc)
