@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 import time
 
 from bench.synthetic import WORK, bench_settings, write_corpus
@@ -10,13 +11,19 @@ from bot.core.embeddings import get_ingest_embedder, resolve_model_path
 from ingest.pipeline import IngestReport, collect, embed_text, ingest, plan
 
 CHUNK_WORDS = 150  # the issue's ~150-word chunks
+ROUNDS = 3
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(v, 1) for v in values]
 
 
 def chunk_texts(corpus, settings) -> list[str]:  # noqa: ANN001
     """Exactly the texts the pipeline embeds for this corpus."""
     report = IngestReport()
-    docs, _ = collect([corpus], report)
-    return [embed_text(p.doc, c) for p in plan(docs, {}, settings, report) for c in p.chunks]
+    docs, _, _ = collect([corpus], settings, report)
+    todo = plan(list(docs.values()), {}, settings, report)
+    return [embed_text(p.doc, c) for p in todo for c in p.chunks]
 
 
 def time_bare_encode(settings, texts: list[str]) -> float:  # noqa: ANN001
@@ -60,43 +67,59 @@ def timed_ingest(corpus, settings):  # noqa: ANN001, ANN201
 
 
 def run_ingest(quick: bool) -> dict:
-    """Chunks per second of the three side by side, then a re-ingest of the unchanged corpus."""
+    """Chunks per second of the three side by side, then a re-ingest of the unchanged corpus.
+
+    The three take turns for ROUNDS rounds and each keeps its median: load on this shared
+    machine drifts by more than the differences measured, and a turn-taking median sees the
+    same drift for all three.
+    """
     n_docs = 100 if quick else 1_000
     work = WORK / "ingest"
     shutil.rmtree(work, ignore_errors=True)
     corpus = write_corpus(work / "corpus", n_docs, chunks_per_doc=1)
-    settings = bench_settings(work / "data", chunk_words=CHUNK_WORDS)
+    settings = bench_settings(work / "data-0", chunk_words=CHUNK_WORDS)
     texts = chunk_texts(corpus, settings)
     # Load the model and warm torch's kernels on full batches outside the timings: whichever
     # method ran first otherwise paid for the warm-up.
     get_ingest_embedder(settings).embed(texts[:128])
-    bare = time_bare_encode(settings, texts)
-    first, embed_s = timed_ingest(corpus, settings)
-    again = ingest([corpus], settings, progress=False)
-    naive = time_langchain(texts, work / "langchain")
-    assert first.chunks_embedded == len(texts) and again.unchanged == n_docs
+    import chromadb  # noqa: F401 - both pipelines use it: imported before either is timed
+    bares, pipelines, naives, own = [], [], [], []
+    for n in range(ROUNDS):
+        settings = bench_settings(work / f"data-{n}", chunk_words=CHUNK_WORDS)
+        bares.append(time_bare_encode(settings, texts))
+        report, embed_s = timed_ingest(corpus, settings)
+        assert report.chunks_embedded == len(texts), report.summary()
+        pipelines.append(report.seconds)
+        own.append(report.seconds / embed_s - 1)
+        naives.append(time_langchain(texts, work / f"langchain-{n}"))
+    pipeline, bare, naive = (statistics.median(x) for x in (pipelines, bares, naives))
+    own = statistics.median(own)  # each round's own ratio: immune to drift between methods
+    again = ingest([corpus], settings, progress=False)  # the last round's index, unchanged
+    assert again.unchanged == n_docs
     rows = [
         {"method": "bare SentenceTransformer.encode", "chunks": len(texts), "seconds": bare,
-         "chunks_per_s": len(texts) / bare},
-        {"method": "vendorban ingest (pipeline)", "chunks": len(texts), "seconds": first.seconds,
-         "chunks_per_s": len(texts) / first.seconds},
+         "chunks_per_s": len(texts) / bare, "rounds_s": _rounded(bares)},
+        {"method": "vendorban ingest (pipeline)", "chunks": len(texts), "seconds": pipeline,
+         "chunks_per_s": len(texts) / pipeline, "rounds_s": _rounded(pipelines)},
         {"method": "LangChain Chroma.from_texts", "chunks": len(texts), "seconds": naive,
-         "chunks_per_s": len(texts) / naive},
+         "chunks_per_s": len(texts) / naive, "rounds_s": _rounded(naives)},
     ]
-    overhead = first.seconds / bare - 1
-    own = first.seconds / embed_s - 1  # same run: immune to load drift between runs
-    reingest = again.seconds / first.seconds
+    overhead = pipeline / bare - 1
+    reingest = again.seconds / pipeline
+    wins = sum(p <= n for p, n in zip(pipelines, naives, strict=True))
     checks = [
         {"goal": "pipeline overhead over bare encode <= 10%", "measured": f"{overhead:+.1%}",
          "met": overhead <= 0.10},
         {"goal": "pipeline time outside embedding <= 10% (same run)",
-         "measured": f"{own:+.1%} ({first.seconds - embed_s:.1f} s)", "met": own <= 0.10},
-        {"goal": "at least as fast as LangChain", "measured": f"{naive / first.seconds:.2f}x",
-         "met": first.seconds <= naive},
+         "measured": f"{own:+.1%} ({pipeline - pipeline / (1 + own):.1f} s)",
+         "met": own <= 0.10},
+        {"goal": "at least as fast as LangChain",
+         "measured": f"{naive / pipeline:.2f}x (faster in {wins} of {ROUNDS} rounds)",
+         "met": pipeline <= naive},
         {"goal": f"re-ingest of {n_docs} unchanged docs <= 2% of first",
          "measured": f"{again.seconds:.2f} s = {reingest:.2%}", "met": reingest <= 0.02},
     ]
     shutil.rmtree(work, ignore_errors=True)
-    return {"tables": {"ingest throughput": rows, "goals": checks},
-            "documents": n_docs, "chunk_words": CHUNK_WORDS,
+    return {"tables": {"ingest throughput (median of rounds)": rows, "goals": checks},
+            "rounds": ROUNDS, "documents": n_docs, "chunk_words": CHUNK_WORDS,
             "batch_size": settings.embedding_batch_size}

@@ -13,6 +13,10 @@ import yaml
 from bot.core.errors import IngestError
 from bot.core.types import Document
 
+# libyaml's safe loader when PyYAML has it: same results, ~10x faster (the pure-Python one was a
+# quarter of ingest's own time on 1,000 short documents).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 log = logging.getLogger(__name__)
 
 KINDS = ("article", "statement", "timeline")
@@ -51,7 +55,7 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any] | None, s
     if end == -1:
         raise IngestError(f"{source}: front matter opened with '---' but never closed")
     try:
-        meta = yaml.safe_load(text[4:end]) or {}
+        meta = yaml.load(text[4:end], Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         problem = str(exc).splitlines()[0]
         raise IngestError(f"{source}: broken front matter ({problem})") from exc

@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,13 +142,15 @@ def ingest_documents(
     report = report if report is not None else IngestReport()
     records = store.doc_records()
     todo = plan(list(docs), records, settings, report)
-    write(todo, store, settings, report, progress)
-    seen = {d.doc_id for d in docs}
-    remove_stale(store, records, loaded or set(), seen, report)
-    if prune_roots is not None:
-        prune_missing(store, prune_roots, seen, report)
-    if report.wrote:
-        store.mark_updated()
+    try:
+        write(todo, store, settings, report, progress)
+        seen = {d.doc_id for d in docs}
+        remove_stale(store, records, loaded or set(), seen, report)
+        if prune_roots is not None:
+            prune_missing(store, prune_roots, seen, report)
+    finally:  # what was written before a failure must reach other processes' side indexes
+        if report.wrote:
+            store.mark_updated()
     report.seconds += time.perf_counter() - started
     return report
 
@@ -225,29 +228,42 @@ def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
 
 def write(todo: list[Prepared], store: Store, settings: Settings, report: IngestReport,
           progress: bool | None) -> None:
-    """Embed in large groups across documents (throughput), then write each document whole."""
+    """Embed in large groups across documents (throughput), then write each group whole.
+
+    A group is written in a background thread while the next one is embedded: Chroma's write
+    (about 2 ms per chunk with its metadata) then hides behind embedding. Writes keep their
+    order, and a failure stops the run after the writes already started have finished.
+    """
     total = sum(len(p.chunks) for p in todo)
     if not total and not todo:
         return
     embedder = get_ingest_embedder(settings)
     bar = _progress(total, progress)
-    group: list[Prepared] = []
+    groups: list[list[Prepared]] = [[]]
     for prepared in todo:
-        group.append(prepared)
-        if sum(len(p.chunks) for p in group) >= EMBED_GROUP:
-            _write_group(group, store, embedder, report, bar)
-            group = []
-    _write_group(group, store, embedder, report, bar)
+        if sum(len(p.chunks) for p in groups[-1]) >= EMBED_GROUP:
+            groups.append([])
+        groups[-1].append(prepared)
+    pending: Future | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-write") as writer:
+        try:
+            for group in groups:
+                chunks = [(p, c) for p in group for c in p.chunks]
+                vectors = embedder.embed([embed_text(p.doc, c) for p, c in chunks])
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(_write_group, group, chunks, vectors, store, report, bar)
+        finally:
+            if pending is not None:
+                pending.result()
     if bar is not None:
         bar.close()
 
 
-def _write_group(group, store, embedder, report, bar) -> None:  # noqa: ANN001
-    """Embed a group's chunks together and write the group's documents in one store call."""
+def _write_group(group, chunks, vectors, store, report, bar) -> None:  # noqa: ANN001
+    """Write a group's documents in one store call, then count them as done."""
     if not group:
         return
-    chunks = [(p, c) for p in group for c in p.chunks]
-    vectors = embedder.embed([embed_text(p.doc, c) for p, c in chunks])
     store.write_documents([p.meta for p in group], [c.chunk_id for _, c in chunks],
                           [c.text for _, c in chunks], [m for p in group for m in p.metas],
                           vectors)

@@ -90,7 +90,7 @@ class Receiver:
 class LiveServer:
     """The real app served by uvicorn in a background thread on a free port."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, wait_ready: bool = True) -> None:  # noqa: ANN001
         import uvicorn
 
         self.app = app
@@ -107,7 +107,8 @@ class LiveServer:
             assert time.monotonic() < deadline, "server did not start"
             assert self.thread.is_alive(), "server thread died"
             time.sleep(0.02)
-        assert self.services.warmed.wait(60), "model and indexes did not load"
+        if wait_ready:
+            assert self.services.warmed.wait(60), "model and indexes did not load"
 
     def wait_idle(self, timeout: float = 20.0) -> None:
         """Wait until no delivery task is running (fails after `timeout`)."""

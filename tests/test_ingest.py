@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
 from bot.core.store import Store
 from ingest.pipeline import ingest
@@ -130,3 +132,35 @@ def test_chunks_keep_exact_offsets_into_the_document(settings, corpus_copy):
     docs = {d.doc_id: d for f in corpus_copy.iterdir() for d in load(f, str(f))}
     for p in Store(settings).get():
         assert docs[p.doc_id].text[p.start : p.end] == p.text
+
+
+def test_a_write_that_fails_stops_ingest_after_the_groups_already_written(
+        settings, tmp_path, monkeypatch):
+    """Groups are written in the background while the next embeds; a failed write is raised,
+    the groups written before it stay whole, and a re-run completes the rest."""
+    from ingest import pipeline
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(6):
+        write_doc(folder, f"doc{n}")
+    monkeypatch.setattr(pipeline, "EMBED_GROUP", 1)  # one document per group
+    real_write = Store.write_documents
+    written: list[str] = []
+
+    def failing_third(self, doc_metas, *args):  # noqa: ANN001, ANN202
+        if len(written) == 2:
+            raise RuntimeError("disk full")
+        real_write(self, doc_metas, *args)
+        written.extend(m["doc_id"] for m in doc_metas)
+
+    monkeypatch.setattr(Store, "write_documents", failing_third)
+    generation = Store(settings).generation()
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest([folder], settings, progress=False)
+    assert Store(settings).generation() == generation + 1  # other processes see the two
+    records = Store(settings).doc_records()
+    assert sorted(records) == sorted(written) and len(written) == 2
+    monkeypatch.setattr(Store, "write_documents", real_write)
+    report = ingest([folder], settings, progress=False)
+    assert report.new == 4 and report.unchanged == 2 and len(Store(settings).doc_records()) == 6

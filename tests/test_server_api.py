@@ -135,6 +135,36 @@ def test_probes_report_up_and_ready(serve):
     assert ready.status_code == 200 and ready.json()["chunks"] > 0
 
 
+def test_not_ready_until_the_search_index_is_built(corpus_index):
+    """/readyz is 503 "building the search index" while warm-up builds it, then 200."""
+    import threading
+
+    from bot.core.assistant import Assistant
+    from bot.server.app import create_app
+
+    settings, _ = corpus_index
+    release = threading.Event()
+
+    class SlowWarmUp(Assistant):
+        def warm_up(self) -> None:
+            assert release.wait(30)
+            super().warm_up()
+
+    live = LiveServer(create_app(settings, SlowWarmUp(settings)), wait_ready=False)
+    try:
+        assert live.services.model_ready.wait(60)
+        ready = httpx.get(f"{live.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "starting", "reason": "building the search index"}
+        release.set()
+        assert live.services.warmed.wait(60)
+        assert live.services.assistant.retriever.lexical.snapshot is not None  # built by warm-up
+        assert httpx.get(f"{live.url}/readyz").status_code == 200
+    finally:
+        release.set()
+        live.stop()
+
+
 def test_empty_index_is_not_ready_and_says_how_to_fix_it(tmp_path: Path):
     from bot.server.app import create_app
 

@@ -82,6 +82,7 @@ def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
                         lambda *a: pytest.fail("rebuild must not embed"))
     seen = []
     assert store.rebuild(seen.append) == len(before["ids"]) == seen[-1]
+    assert seen == sorted(set(seen))  # one report per page, increasing
 
     reopened = Store(settings)
     assert reopened.outdated_layout() == [] and reopened.int_flags

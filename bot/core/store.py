@@ -185,10 +185,11 @@ class Store:
                 embedding_function=_embedding_function(self.settings))
             copied = 0
             for got in self.pages(self.chunks, ["documents", "metadatas", "embeddings"]):
-                if got["ids"]:
-                    target.add(ids=got["ids"], documents=got["documents"],
-                               metadatas=[indexable(m, True) for m in got["metadatas"]],
-                               embeddings=got["embeddings"])
+                if not got["ids"]:
+                    continue
+                target.add(ids=got["ids"], documents=got["documents"],
+                           metadatas=[indexable(m, True) for m in got["metadatas"]],
+                           embeddings=got["embeddings"])
                 copied += len(got["ids"])
                 if progress:
                     progress(copied)

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.core.errors import BotError
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
+
 Status = Literal["announced", "in force", "reported", "proposed", "reversed", "completed"]
 KIND = "timeline"  # the `kind` of timeline documents in the index
 COUNTRY_ALIASES = {
@@ -62,7 +64,7 @@ class TimelineError(BotError):
 def parse_timeline(text: str, source: str) -> list[TimelineEntry]:
     """Entries of a timeline YAML text; TimelineError listing every invalid entry."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise TimelineError(f"{source}: broken YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(raw, list):
