@@ -125,3 +125,39 @@ def test_server_down_gives_index_unavailable_then_recovers_without_restart(serve
     assert answer.found
     assert answer.citations[0].title == "GCSB bans Huawei 5G"
     assert assistant.stats()["documents"] == 1
+
+
+def test_a_narrow_filter_is_searched_by_ids_through_the_server(server, tmp_path, monkeypatch):
+    """The ids-restricted search (the in-memory mask's ids sent with the query) works over
+    HTTP and finds what Chroma's own filtered search finds."""
+    from bot.core.embeddings import get_embedder
+    from bot.core.retrieval import Filters
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in sorted(os.listdir(CORPUS)):
+        if name.endswith(".md"):
+            shutil.copy(CORPUS / name, corpus / name)
+    settings = make_settings(tmp_path / "serve-data", chroma_url=server.url)
+    assert ingest([corpus], settings, progress=False).new >= 30
+    assistant = Assistant(settings)
+    flt = Filters(country="New Zealand")
+    retriever = assistant.retriever
+    retriever.lexical.refresh(assistant.store)
+    allowed = retriever.lexical.matching_ids(flt)
+    assert allowed and len(allowed) * 4 < len(retriever.lexical.ids)  # narrow: the ids path
+    sent = []
+    original = assistant.store.query
+
+    def spy(vector, k, where=None, ids=None):  # noqa: ANN001, ANN202
+        sent.append(ids)
+        return original(vector, k, where, ids)
+
+    monkeypatch.setattr(assistant.store, "query", spy)
+    vector = get_embedder(settings).embed(["Why did the GCSB reject Spark's Huawei plan?"])[0]
+    found = retriever._dense(vector, flt)
+    assert sent == [allowed]
+    by_where = original(vector, len(found), flt.where())
+    assert found and [p.chunk_id for p in found] == [p.chunk_id for p in by_where]
+    answer = assistant.ask("Why did the GCSB reject Spark's Huawei plan?", flt)
+    assert answer.found and answer.citations
