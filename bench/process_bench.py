@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,12 +23,11 @@ from ingest.pipeline import ingest
 
 
 def corpus_data():  # noqa: ANN201
-    """The shipped corpus ingested once into the bench work dir, with the ONNX export."""
+    """The shipped corpus in the bench work dir (ingest is idempotent: unchanged documents cost
+    a hash, edited ones are replaced), with the ONNX export."""
     settings = bench_settings(WORK / "corpus-data")
-    if not (settings.data_dir / "ingested").exists():
-        report = ingest([CORPUS], settings, progress=False)
-        assert not report.failed, report.failed
-        (settings.data_dir / "ingested").write_text(report.summary())
+    report = ingest([CORPUS], settings, prune=True, progress=False)
+    assert not report.failed, report.failed
     link_export(settings)
     return settings
 
@@ -54,11 +54,14 @@ def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
 
 def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
     """Run bench.serve_probe in a fresh process and return what it measured."""
+    started = time.time()
     done = subprocess.run([sys.executable, "-m", "bench.serve_probe", str(rounds)],
                           env=env_for(settings, **extra), cwd=str(ROOT), capture_output=True,
                           text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    probe["first_answer_s"] = round(probe.pop("first_answer_at") - started, 3)
+    return probe
 
 
 def run_coldstart(quick: bool) -> dict:
@@ -74,19 +77,23 @@ def run_coldstart(quick: bool) -> dict:
                      "serve_first_answer_s": probe["first_answer_s"],
                      "torch_imported": probe["torch_imported"],
                      "goal_s": 2.0 if backend == "auto" else "",
-                     "met": statistics.median(samples) <= 2.0 if backend == "auto" else ""})
+                     "met": (max(statistics.median(samples), probe["first_answer_s"]) <= 2.0
+                             if backend == "auto" else "")})
     return {"tables": {"cold start (shipped corpus)": rows}}
 
 
 def run_memory(quick: bool) -> dict:
-    """Peak RSS of a serving process answering questions at the largest index size."""
+    """Peak RSS and time to the first answer of a serving process at the largest index size:
+    building the BM25 side index from Chroma, then again with it cached in the data dir."""
     size = 10_000 if quick else 100_000
     settings, _, _ = synthetic_index(size)
     link_export(settings)
+    shutil.rmtree(settings.data_dir / "lexical", ignore_errors=True)
     rows = []
-    for backend in ("auto", "torch"):
+    for backend, bm25 in (("auto", "built from Chroma"), ("auto", "loaded from cache"),
+                          ("torch", "loaded from cache")):
         probe = serve_probe(settings, 30, VENDORBAN_EMBEDDING_BACKEND=backend)
-        rows.append({"chunks": probe["chunks"], "backend": probe["backend"],
+        rows.append({"chunks": probe["chunks"], "backend": probe["backend"], "bm25_index": bm25,
                      "peak_rss_mb": probe["peak_rss_mb"],
                      "first_answer_s": probe["first_answer_s"],
                      "goal_mb": 800, "met": probe["peak_rss_mb"] <= 800})

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.questions import QUESTIONS  # noqa: F401 - re-exported for the benchmarks
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder
 from bot.core.metadata_filter import indexable
@@ -34,15 +35,6 @@ COUNTRIES = ("United States", "Japan", "United Kingdom", "Australia", "New Zeala
 VENDORS = ("Huawei", "ZTE", "Hikvision")
 OUTLETS = ("Reuters", "The Register", "Light Reading", "BBC News", "The Inquirer", "Nikkei")
 CHUNKS_PER_DOC = 10
-QUESTIONS = (
-    "What did Suga say?", "Why did New Zealand reject Spark's Huawei 5G plan?",
-    "What does section 889 of the defense act ban?", "What did BT announce about Huawei?",
-    "Which companies did the FCC designate as national security threats?",
-    "How did China react to the ban on Huawei?", "What did the UK decide about Huawei in 2020?",
-    "Why is ZTE considered a security risk?", "What did Australia's 5G security guidance say?",
-    "Which countries banned Huawei from their 5G networks?",
-    "What are the costs of removing Huawei equipment?", "What did Geng Shuang say?",
-)
 
 
 def bench_settings(data_dir: Path, **overrides: object) -> Settings:

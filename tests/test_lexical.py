@@ -98,3 +98,52 @@ def test_a_large_index_is_rebuilt_in_the_background_while_the_old_one_answers(
     assert found_text(store, lexical.search("Ruritanian", 5)) == ["Ruritanian"]
     lexical.refresh(store)  # unchanged generation: nothing to do
     assert lexical.wait(1)
+
+
+def test_the_built_index_is_cached_for_its_collection_and_generation_only(settings, tmp_path,
+                                                                          monkeypatch):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(NOTE.replace("Ruritania", "Freedonia"), encoding="utf-8")
+    ingest([folder], settings, progress=False)
+    store = Store(settings)
+    cache = tmp_path / "cache"
+    first = LexicalIndex(cache_dir=cache)
+    first.refresh(store)
+    files = list(cache.glob("bm25-*.npz"))
+    assert [f.name for f in files] == [f"bm25-{store.chunks.id}-{store.generation()}.npz"]
+
+    def no_reading(*args):  # noqa: ANN002, ANN202
+        raise AssertionError("read from Chroma although the cache holds this generation")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(lexical_module, "read_snapshot", no_reading)
+        second = LexicalIndex(cache_dir=cache)
+        second.refresh(store)
+    assert second.ids == first.ids and second.snapshot.vocab == first.snapshot.vocab
+    question = "Freedonian regulator Huawei core network"
+    assert second.search(question, 5) == first.search(question, 5) != []
+    flt = Filters(country="Freedonia", since=date(2024, 1, 1))
+    assert second.matching_ids(flt) == first.matching_ids(flt) != []
+
+    (folder / "b.md").write_text(NOTE, encoding="utf-8")  # a new generation: read afresh
+    ingest([folder], settings, progress=False)
+    third = LexicalIndex(cache_dir=cache)
+    third.refresh(store)
+    assert len(third.ids) == 2
+    assert [f.name for f in cache.glob("bm25-*.npz")] == [
+        f"bm25-{store.chunks.id}-{store.generation()}.npz"]  # the old generation's is gone
+
+
+def test_an_unreadable_cache_is_ignored_and_rebuilt(settings, tmp_path, caplog):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(NOTE, encoding="utf-8")
+    ingest([folder], settings, progress=False)
+    store = Store(settings)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / f"bm25-{store.chunks.id}-{store.generation()}.npz").write_bytes(b"not a zip")
+    lexical = LexicalIndex(cache_dir=cache)
+    lexical.refresh(store)
+    assert len(lexical.ids) == 1 and "unreadable lexical index cache" in caplog.text

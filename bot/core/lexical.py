@@ -14,11 +14,14 @@ and a mask is a few vector operations.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +38,7 @@ K1, B = 1.5, 0.75
 # above it, a changed index is rebuilt in a background thread while the previous one answers.
 BACKGROUND_AT = 20_000
 MASK_CACHE = 64
+CACHE_VERSION = 1  # of the saved snapshot's layout
 
 
 @dataclass
@@ -203,7 +207,23 @@ def release_free_memory() -> None:
         trim(0)
 
 
-def build(store: Store, generation: object) -> Snapshot:
+def build(store: Store, generation: object, cache_dir: Path | None = None) -> Snapshot:
+    """The snapshot of this generation: from the local cache when it holds exactly this
+    collection and generation, else read from Chroma (and cached)."""
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"bm25-{store.chunks.id}-{generation}.npz"
+        cached = load_snapshot(path, generation)
+        if cached is not None and len(cached) == store.count():
+            log.info("lexical index loaded from %s", path)
+            return cached
+    snapshot = read_snapshot(store, generation)
+    if path is not None:
+        save_snapshot(snapshot, path)
+    return snapshot
+
+
+def read_snapshot(store: Store, generation: object) -> Snapshot:
     """Read every chunk from Chroma (in pages) into a new snapshot."""
     builder = _Builder()
     for got in store.pages(store.chunks, ["documents", "metadatas"]):
@@ -215,11 +235,68 @@ def build(store: Store, generation: object) -> Snapshot:
     return snapshot
 
 
+def save_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write a snapshot next to its siblings, replacing older generations of the collection.
+
+    The file is named by collection id and generation, so it can only ever be read for the
+    exact index state it was built from; written to a temporary name and renamed into place.
+    """
+    flags = list(snapshot.flags.items())
+    arrays = {
+        "version": np.array(CACHE_VERSION), "ids": np.array(snapshot.ids, dtype=str),
+        "terms": np.array(list(snapshot.vocab), dtype=str), "indptr": snapshot.indptr,
+        "docs": snapshot.docs, "weights": snapshot.weights, "kinds": snapshot.kinds,
+        "kind_names": np.array([json.dumps(k) for k in snapshot.kind_codes], dtype=str),
+        "published": snapshot.published,
+        "flag_keys": np.array([k for k, _ in flags], dtype=str),
+        "flag_sizes": np.array([len(v) for _, v in flags], dtype=np.int64),
+        "flag_positions": (np.concatenate([v for _, v in flags]) if flags
+                           else np.empty(0, np.int32)),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.stem}.partial.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, path)
+        collection = path.stem.rsplit("-", 1)[0]
+        for old in path.parent.glob(f"{collection}-*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as exc:  # a cache: the index works without it
+        log.warning("could not cache the lexical index in %s: %s", path.parent, exc)
+
+
+def load_snapshot(path: Path, generation: object) -> Snapshot | None:
+    """The snapshot saved at `path`, or None when there is none or it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["version"]) != CACHE_VERSION:
+                return None
+            keys, sizes = data["flag_keys"].tolist(), data["flag_sizes"]
+            positions = np.split(data["flag_positions"], np.cumsum(sizes)[:-1]) if keys else []
+            return Snapshot(
+                generation=generation, ids=data["ids"].tolist(),
+                vocab={t: i for i, t in enumerate(data["terms"].tolist())},
+                indptr=data["indptr"], docs=data["docs"], weights=data["weights"],
+                kinds=data["kinds"],
+                kind_codes={json.loads(k): i for i, k in enumerate(data["kind_names"].tolist())},
+                published=data["published"],
+                flags={k: np.asarray(v, np.int32) for k, v in zip(keys, positions, strict=True)},
+            )
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring an unreadable lexical index cache %s: %s", path, exc)
+        return None
+
+
 class LexicalIndex:
     """The current snapshot, refreshed when the store's generation changes."""
 
-    def __init__(self, background_at: int = BACKGROUND_AT) -> None:
+    def __init__(self, background_at: int = BACKGROUND_AT,
+                 cache_dir: Path | None = None) -> None:
         self.background_at = background_at
+        self.cache_dir = cache_dir
         self.snapshot: Snapshot | None = None
         self._lock = threading.Lock()  # one build at a time
 
@@ -243,7 +320,7 @@ class LexicalIndex:
             return
         with self._lock:
             if self.snapshot is None or self.snapshot.generation != generation:
-                self.snapshot = build(store, generation)
+                self.snapshot = build(store, generation, self.cache_dir)
 
     def _build_in_background(self, store: Store, generation: object) -> None:
         if self._lock.locked():
@@ -254,7 +331,7 @@ class LexicalIndex:
                 if self.snapshot is not None and self.snapshot.generation == generation:
                     return
                 try:
-                    self.snapshot = build(store, generation)
+                    self.snapshot = build(store, generation, self.cache_dir)
                 except Exception:  # the old snapshot keeps answering; the next refresh retries
                     log.exception("lexical index rebuild failed")
 

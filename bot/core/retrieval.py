@@ -79,7 +79,7 @@ class Retriever:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.lexical = LexicalIndex()
+        self.lexical = LexicalIndex(cache_dir=store.settings.data_dir / "lexical")
 
     def retrieve(self, question: str, vector, k: int,  # noqa: ANN001 - a unit vector
                  filters: Filters | None = None, newest_first: bool = False) -> list[Passage]:
