@@ -119,3 +119,20 @@ def test_reindex_command_reports_and_rebuilds(settings, corpus_copy, monkeypatch
     assert "outdated: max_neighbors 16 (now 32)" in out and "Rebuilt the index" in out
     assert main(["reindex"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_a_serving_assistant_keeps_answering_across_a_reindex_elsewhere(settings, corpus_copy,
+                                                                       monkeypatch):
+    """Another process rebuilds the index (its collection is replaced): the next question is
+    answered from the new collection, not met with an error."""
+    from bot.core.assistant import Assistant
+
+    old_layout_index(settings, corpus_copy, monkeypatch)
+    assistant = Assistant(settings)
+    question = "What did Suga say?"
+    before = assistant.ask(question)
+    old_collection = assistant.store.chunks.id
+    Store(settings).rebuild()  # "elsewhere": a store of its own
+    after = assistant.ask(question)
+    assert assistant.store.chunks.id != old_collection
+    assert after.found and after.text == before.text

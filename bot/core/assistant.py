@@ -12,7 +12,7 @@ from typing import TypeVar
 from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
-from bot.core.errors import EmptyIndexError, IndexUnavailableError
+from bot.core.errors import EmptyIndexError, IndexReplacedError, IndexUnavailableError
 from bot.core.questions import (
     clean_question,
     date_and_kind_filters,
@@ -33,16 +33,25 @@ R = TypeVar("R")
 
 
 def reconnects(method: Callable[..., R]) -> Callable[..., R]:
-    """On IndexUnavailableError forget the store, so the next call connects afresh."""
+    """On IndexUnavailableError forget the store, so the next call connects afresh; when the
+    collection was replaced (a rebuild elsewhere), reopen it and try once more at once."""
     @functools.wraps(method)
     def wrapper(self: Assistant, *args: object, **kwargs: object) -> R:
         try:
-            return method(self, *args, **kwargs)
-        except IndexUnavailableError:
-            with self._lock:
-                self._store = None
-            raise
+            return _forgetting_store(self, method, *args, **kwargs)
+        except IndexReplacedError:
+            return _forgetting_store(self, method, *args, **kwargs)
     return wrapper
+
+
+def _forgetting_store(assistant: Assistant, method: Callable[..., R], *args: object,
+                      **kwargs: object) -> R:
+    try:
+        return method(assistant, *args, **kwargs)
+    except IndexUnavailableError:
+        with assistant._lock:
+            assistant._store = None
+        raise
 
 
 class Assistant:

@@ -26,6 +26,13 @@ class IndexUnavailableError(BotError):
     """The index (e.g. a Chroma server) cannot be reached right now."""
 
 
+class IndexReplacedError(IndexUnavailableError):
+    """The collection this process had open was replaced (`vendorban reindex` elsewhere)."""
+
+    def __init__(self) -> None:
+        super().__init__("The index was rebuilt since this process opened it; try again.")
+
+
 class InputError(BotError):
     """The user's input cannot be used (too long, empty, malformed)."""
 

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder, model_id
-from bot.core.errors import BotError, IndexUnavailableError, ModelMismatchError
+from bot.core.errors import (
+    BotError,
+    IndexReplacedError,
+    IndexUnavailableError,
+    ModelMismatchError,
+)
 from bot.core.metadata_filter import Unsupported, indexable, matches
 from bot.core.types import Passage
 
@@ -54,6 +59,17 @@ def is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
         return True
     return "could not connect to a chroma server" in str(exc).lower()
+
+
+def index_error(settings: Settings, exc: Exception) -> BotError | None:
+    """The user-facing error for a Chroma failure that is not a bad request, else None."""
+    from chromadb.errors import NotFoundError
+
+    if isinstance(exc, NotFoundError):  # our collection was deleted: replaced by a rebuild
+        return IndexReplacedError()
+    if is_unreachable(exc):
+        return unavailable(settings, exc)
+    return None
 
 
 def flag(kind: str, value: str) -> str:
@@ -120,8 +136,9 @@ class Store:
         except BotError:
             raise
         except Exception as exc:
-            if is_unreachable(exc):
-                raise unavailable(self.settings, exc) from exc
+            error = index_error(self.settings, exc)
+            if error is not None:
+                raise error from exc
             raise
 
     def _open(self, name: str, metadata: dict):  # noqa: ANN202
@@ -309,7 +326,7 @@ class Store:
         try:
             return self.chunks.count()
         except Exception as exc:
-            raise unavailable(self.settings, exc) from exc
+            raise index_error(self.settings, exc) or unavailable(self.settings, exc) from exc
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None,
               ids: Sequence[str] | None = None) -> list[Passage]:
@@ -347,8 +364,9 @@ class Store:
                 include=["documents", "metadatas", "distances"],
             )
         except Exception as exc:
-            if is_unreachable(exc):
-                raise unavailable(self.settings, exc) from exc
+            error = index_error(self.settings, exc)
+            if error is not None:
+                raise error from exc
             raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                    strict=True)
@@ -370,7 +388,8 @@ class Store:
             return []
         import numpy as np
 
-        got = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        with self.reachable():
+            got = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, np.float32)
         rows = zip(got["ids"], got["documents"], got["metadatas"], sims, strict=True)
         return [to_passage(i, d, m, float(s)) for i, d, m, s in rows]
