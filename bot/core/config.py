@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     embedding_backend: Literal["auto", "torch", "onnx"] = Field(
         "auto", description="Query-time embedding backend; auto = ONNX when exported, else torch."
     )
-    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Batch size when embedding.")
+    embedding_batch_size: int = Field(
+        16, ge=1, le=1024,
+        description="Batch size when embedding (16 embedded ~12% faster than 32 on 2 cores: less "
+                    "padding per batch).")
 
     # --- chunking
     chunk_words: int = Field(180, ge=40, le=600, description="Target words per chunk.")
