@@ -64,21 +64,53 @@ def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
     return probe
 
 
+def time_serve(settings, **extra: str) -> float:  # noqa: ANN001
+    """Wall seconds from starting `vendorban serve` to its first 200 from POST /api/ask."""
+    import httpx
+
+    from bench.concurrency_bench import free_port
+
+    port = free_port()
+    env = env_for(settings, VENDORBAN_PORT=str(port), VENDORBAN_HOST="127.0.0.1", **extra)
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=str(WORK),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - started < 120:
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}/api/ask", timeout=30,
+                                   json={"question": QUESTIONS[1]})
+                if reply.status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "vendorban serve exited"
+            time.sleep(0.02)
+        raise AssertionError("vendorban serve gave no answer within 120 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def run_coldstart(quick: bool) -> dict:
-    """Median wall time of `vendorban ask` (ONNX vs torch) and time to a serving first answer."""
+    """Median wall time of `vendorban ask` (ONNX vs torch); of `vendorban serve` to its first
+    HTTP answer; and of the core alone (bench.serve_probe) to its first answer."""
     settings = corpus_data()
     runs = 3 if quick else 5
     rows = []
     for backend in ("auto", "torch"):
         samples = time_ask(settings, runs, VENDORBAN_EMBEDDING_BACKEND=backend)
         probe = serve_probe(settings, 1, VENDORBAN_EMBEDDING_BACKEND=backend)
+        serve = statistics.median(time_serve(settings, VENDORBAN_EMBEDDING_BACKEND=backend)
+                                  for _ in range(runs))
+        worst = max(statistics.median(samples), serve)
         rows.append({"backend": probe["backend"], "ask_median_s": statistics.median(samples),
                      "ask_min_s": min(samples), "ask_max_s": max(samples), "runs": runs,
-                     "serve_first_answer_s": probe["first_answer_s"],
+                     "serve_http_first_answer_s": round(serve, 3),
+                     "core_first_answer_s": probe["first_answer_s"],
                      "torch_imported": probe["torch_imported"],
                      "goal_s": 2.0 if backend == "auto" else "",
-                     "met": (max(statistics.median(samples), probe["first_answer_s"]) <= 2.0
-                             if backend == "auto" else "")})
+                     "met": worst <= 2.0 if backend == "auto" else ""})
     return {"tables": {"cold start (shipped corpus)": rows}}
 
 
