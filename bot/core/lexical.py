@@ -91,12 +91,14 @@ class Snapshot:
         if filters is None or not filters.active():
             return None
         key = repr(filters.where())
-        if key not in self._masks:  # filters repeat (a channel's country, a date range)
+        found = self._masks.get(key)  # filters repeat (a channel's country, a date range)
+        if found is None:  # the local, not the dict, is returned: another thread may clear it
+            mask = self._compute_mask(filters)
+            found = (mask, [self.ids[i] for i in np.flatnonzero(mask)])
             if len(self._masks) >= MASK_CACHE:
                 self._masks.clear()
-            mask = self._compute_mask(filters)
-            self._masks[key] = (mask, [self.ids[i] for i in np.flatnonzero(mask)])
-        return self._masks[key]
+            self._masks[key] = found
+        return found
 
     def _compute_mask(self, filters: Filters) -> np.ndarray:
         mask = np.ones(len(self.ids), bool)
