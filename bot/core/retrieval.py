@@ -105,7 +105,6 @@ class Retriever:
         head = max(3 * k, 24)  # only these can be returned: compare only these for duplicates
         return diversify(collapse_duplicates(ranked[:head]), k)
 
-
     def _dense(self, vector, filters: Filters | None) -> list[Passage]:  # noqa: ANN001
         """Nearest chunks; a narrow filter searches among the ids its in-memory mask allows.
 
