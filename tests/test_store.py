@@ -136,3 +136,18 @@ def test_a_serving_assistant_keeps_answering_across_a_reindex_elsewhere(settings
     after = assistant.ask(question)
     assert assistant.store.chunks.id != old_collection
     assert after.found and after.text == before.text
+
+
+def test_a_rebuild_leaves_one_lexical_cache_file(settings, corpus_copy, monkeypatch):
+    """The replaced collection's cached BM25 index goes when the new one's is written."""
+    from bot.core.assistant import Assistant
+
+    old_layout_index(settings, corpus_copy, monkeypatch)
+    assistant = Assistant(settings)
+    assert assistant.ask("Why did New Zealand reject Spark's Huawei 5G plan?").found
+    folder = settings.data_dir / "lexical" / settings.collection
+    assert len(list(folder.glob("bm25-*.npz"))) == 1
+    Store(settings).rebuild()
+    assert assistant.ask("Why did the GCSB reject Spark's proposal to use Huawei?").found
+    files = [f.name for f in folder.glob("bm25-*.npz")]
+    assert files == [f"bm25-{assistant.store.chunks.id}-{assistant.store.generation()}.npz"]

@@ -238,7 +238,8 @@ def read_snapshot(store: Store, generation: object) -> Snapshot:
 
 
 def save_snapshot(snapshot: Snapshot, path: Path) -> None:
-    """Write a snapshot next to its siblings, replacing older generations of the collection.
+    """Write a snapshot into its collection's folder, replacing every other one there (older
+    generations, and collections a rebuild replaced).
 
     The file is named by collection id and generation, so it can only ever be read for the
     exact index state it was built from; written to a temporary name and renamed into place.
@@ -260,8 +261,7 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
         partial = path.with_name(f".{path.stem}.partial.npz")
         np.savez(partial, **arrays)
         os.replace(partial, path)
-        collection = path.stem.rsplit("-", 1)[0]
-        for old in path.parent.glob(f"{collection}-*.npz"):
+        for old in path.parent.glob("bm25-*.npz"):  # older generations, replaced collections
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError as exc:  # a cache: the index works without it

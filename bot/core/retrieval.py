@@ -79,7 +79,8 @@ class Retriever:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.lexical = LexicalIndex(cache_dir=store.settings.data_dir / "lexical")
+        self.lexical = LexicalIndex(
+            cache_dir=store.settings.data_dir / "lexical" / store.settings.collection)
 
     def retrieve(self, question: str, vector, k: int,  # noqa: ANN001 - a unit vector
                  filters: Filters | None = None, newest_first: bool = False) -> list[Passage]:
