@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 
+from bench.questions import QUESTIONS
 from bench.report import percentiles
-from bench.synthetic import QUESTIONS, link_export, synthetic_index
+from bench.synthetic import link_export, synthetic_index
 
 CLIENTS = 32
 

@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 
+from bench.questions import QUESTIONS
 from bench.report import percentiles
-from bench.synthetic import QUESTIONS, WORK, bench_settings, real_sentences, recombined_chunk
+from bench.synthetic import WORK, bench_settings, real_sentences, recombined_chunk
 from bot.core.embeddings import get_embedder, get_ingest_embedder
 from bot.core.onnx_export import export_onnx
 

@@ -10,9 +10,9 @@ import subprocess
 import sys
 import time
 
+from bench.questions import QUESTIONS
 from bench.synthetic import (
     CORPUS,
-    QUESTIONS,
     ROOT,
     WORK,
     bench_settings,

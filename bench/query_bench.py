@@ -8,8 +8,9 @@ from datetime import date
 
 import numpy as np
 
+from bench.questions import QUESTIONS
 from bench.report import percentiles
-from bench.synthetic import QUESTIONS, link_export, synthetic_chunks, synthetic_index
+from bench.synthetic import link_export, synthetic_chunks, synthetic_index
 from bot.core.assistant import Assistant
 from bot.core.citations import answer_to_dict
 from bot.core.embeddings import get_embedder, resolve_model_path

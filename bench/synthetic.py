@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.questions import QUESTIONS  # noqa: F401 - re-exported for the benchmarks
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder
 from bot.core.metadata_filter import indexable

@@ -102,13 +102,13 @@ class Snapshot:
 
     def _compute_mask(self, filters: Filters) -> np.ndarray:
         mask = np.ones(len(self.ids), bool)
-        for key in filters._flags():
+        for key in filters.flag_keys():
             carrying = np.zeros(len(self.ids), bool)
             carrying[self.flags.get(key, np.empty(0, np.int32))] = True
             mask &= carrying
         if filters.kind:
             mask &= self.kinds == self.kind_codes.get(filters.kind, -1)
-        low, high = filters._range()
+        low, high = filters.date_range()
         with np.errstate(invalid="ignore"):  # NaN (undated by key) compares False, as in Chroma
             if low is not None:
                 mask &= self.published >= low

@@ -34,21 +34,21 @@ class Filters:
     since: date | None = None
     until: date | None = None
 
-    def _flags(self) -> list[str]:
+    def flag_keys(self) -> list[str]:
         pairs = (("country", self.country), ("vendor", self.vendor), ("speaker", self.speaker))
         return [flag(kind, value) for kind, value in pairs if value]
 
-    def _range(self) -> tuple[int | None, int | None]:
+    def date_range(self) -> tuple[int | None, int | None]:
         low = int(self.since.strftime("%Y%m%d")) if self.since else None
         high = int(self.until.strftime("%Y%m%d")) if self.until else None
         return low, high
 
     def where(self) -> dict | None:
         """The Chroma `where` clause for these filters."""
-        clauses: list[dict] = [{key: True} for key in self._flags()]
+        clauses: list[dict] = [{key: True} for key in self.flag_keys()]
         if self.kind:
             clauses.append({"kind": self.kind})
-        low, high = self._range()
+        low, high = self.date_range()
         if low is not None:
             clauses.append({"published_ts": {"$gte": low}})
         if high is not None:
