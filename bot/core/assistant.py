@@ -13,6 +13,7 @@ from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
 from bot.core.errors import EmptyIndexError, IndexReplacedError, IndexUnavailableError
+from bot.core.lexical import UNREAD
 from bot.core.questions import (
     clean_question,
     date_and_kind_filters,
@@ -63,7 +64,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
         self._retriever: Retriever | None = None
-        self._ready_at: int | None = None
+        self._ready_at: object = UNREAD  # no generation checked yet (None is a generation)
 
     @property
     def store(self) -> Store:
@@ -83,18 +84,19 @@ class Assistant:
 
     # ---- index facts
     @reconnects
-    def records(self) -> dict[str, dict]:
+    def records(self, generation: object = UNREAD) -> dict[str, dict]:
         """Document records, cached until the index generation changes."""
-        generation = self.store.index_record().get("generation")
+        if generation is UNREAD:
+            generation = self.store.index_record().get("generation")
         if self._records is None or self._records[0] != generation:
             self._records = (generation, self.store.doc_records())
         return self._records[1]
 
     @reconnects
-    def speakers(self) -> list[str]:
+    def speakers(self, generation: object = UNREAD) -> list[str]:
         """Every speaker the index attributes words to, sorted."""
         names: set[str] = set()
-        for meta in self.records().values():
+        for meta in self.records(generation).values():
             names.update(json.loads(meta.get("speakers") or "[]"))
         return sorted(names, key=str.lower)
 
@@ -115,13 +117,15 @@ class Assistant:
         return [{k: m.get(k, "") for k in keys} for m in rows]
 
     @reconnects
-    def ensure_ready(self) -> None:
-        """EmptyIndexError when there is nothing to answer from (counted once per generation)."""
-        generation = self.store.generation()  # a read by id: cheaper than counting 100k chunks
+    def ensure_ready(self) -> object:
+        """EmptyIndexError when there is nothing to answer from (counted once per generation);
+        returns the generation read, for the rest of the question to reuse."""
+        generation = self.store.index_record().get("generation")  # cheaper than a count
         if self._ready_at != generation:
             if self.store.count() == 0:
                 raise EmptyIndexError()
             self._ready_at = generation
+        return generation
 
     @reconnects
     def warm_up(self) -> None:
@@ -135,21 +139,21 @@ class Assistant:
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
         """A cited answer to a question, or the not-in-the-corpus answer."""
         question = clean_question(question, self.settings.max_question_chars)
-        self.ensure_ready()
+        generation = self.ensure_ready()
         kind = question_type(question)
         asked = parse_speaker_question(question)
         if asked is None and kind == "fact":
-            asked = mentioned_speaker(question, self.speakers())
+            asked = mentioned_speaker(question, self.speakers(generation))
         unknown_speaker = None
         if asked:
-            names = resolve_speaker(asked.who, self.speakers())
+            names = resolve_speaker(asked.who, self.speakers(generation))
             if names:
                 return self._speaker_answer(question, names[0], asked.about, filters)
             unknown_speaker = asked.who
         embedder = get_embedder(self.settings)
         vector = embedder.embed([question])[0]
         k = 24 if kind in ("list", "people") else self.settings.top_k  # lists need breadth
-        passages = self.passages(question, filters, k=k, vector=vector)
+        passages = self.passages(question, filters, k=k, vector=vector, generation=generation)
         latest = wants_latest(question)
         similarity = None
         if self.settings.sentence_similarity:
@@ -165,8 +169,11 @@ class Assistant:
 
     @reconnects
     def passages(self, question: str, filters: Filters | None = None,
-                 k: int | None = None, vector=None) -> list[Passage]:  # noqa: ANN001
+                 k: int | None = None, vector=None,  # noqa: ANN001
+                 generation: object = UNREAD) -> list[Passage]:
         """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
+        if generation is UNREAD:
+            generation = self.store.index_record().get("generation")
         if vector is None:
             vector = get_embedder(self.settings).embed([question])[0]
         k = k or self.settings.top_k
@@ -174,10 +181,10 @@ class Assistant:
         stated = date_and_kind_filters(question)
         if stated:
             narrowed = Filters(**{**(filters.__dict__ if filters else {}), **stated})
-            found = self.retriever.retrieve(question, vector, k, narrowed, latest)
+            found = self.retriever.retrieve(question, vector, k, narrowed, latest, generation)
             if found:
                 return found
-        return self.retriever.retrieve(question, vector, k, filters, latest)
+        return self.retriever.retrieve(question, vector, k, filters, latest, generation)
 
     @reconnects
     def quote(self, speaker: str, about: str | None = None,
@@ -185,8 +192,8 @@ class Assistant:
         """What a named speaker said (optionally about a topic), verbatim and cited."""
         question = clean_question(f"What did {speaker} say" + (f" about {about}" if about else ""),
                                   self.settings.max_question_chars)
-        self.ensure_ready()
-        names = resolve_speaker(speaker, self.speakers())
+        generation = self.ensure_ready()
+        names = resolve_speaker(speaker, self.speakers(generation))
         if not names:
             return answering.not_found(question)
         return self._speaker_answer(question, names[0], about, filters)

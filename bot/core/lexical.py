@@ -38,6 +38,7 @@ K1, B = 1.5, 0.75
 # above it, a changed index is rebuilt in a background thread while the previous one answers.
 BACKGROUND_AT = 20_000
 MASK_CACHE = 64
+UNREAD = object()  # "read the store's generation yourself" (callers that have read it pass it)
 CACHE_VERSION = 1  # of the saved snapshot's layout
 
 
@@ -306,14 +307,15 @@ class LexicalIndex:
     def ids(self) -> list[str]:
         return self.snapshot.ids if self.snapshot else []
 
-    def refresh(self, store: Store) -> None:
+    def refresh(self, store: Store, generation: object = UNREAD) -> None:
         """Rebuild when the store's generation differs from the one indexed.
 
         The generation is read before the build, so writes that land during it make the next
         refresh build again. A large index that changed is rebuilt in the background while the
         previous snapshot keeps answering (dense retrieval from Chroma is always current).
         """
-        generation = store.index_record().get("generation")
+        if generation is UNREAD:
+            generation = store.index_record().get("generation")
         current = self.snapshot
         if current is not None and current.generation == generation:
             return

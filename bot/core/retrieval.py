@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.core import metadata_filter
-from bot.core.lexical import LexicalIndex
+from bot.core.lexical import UNREAD, LexicalIndex
 from bot.core.store import flag
 from bot.core.text import content_terms, normalise_for_match
 
@@ -83,9 +83,10 @@ class Retriever:
             cache_dir=store.settings.data_dir / "lexical" / store.settings.collection)
 
     def retrieve(self, question: str, vector, k: int,  # noqa: ANN001 - a unit vector
-                 filters: Filters | None = None, newest_first: bool = False) -> list[Passage]:
+                 filters: Filters | None = None, newest_first: bool = False,
+                 generation: object = UNREAD) -> list[Passage]:
         """Top-k passages: RRF of dense and BM25 ranks, at most PER_DOC per document."""
-        self.lexical.refresh(self.store)
+        self.lexical.refresh(self.store, generation)
         dense = self._dense(vector, filters)
         lexical = self.lexical.search(question, CANDIDATES, filters)
         fused: dict[str, float] = {}
