@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.core.dates import PartialDate, parse_partial_date
 from bot.core.errors import IngestError
 from bot.core.types import Document
 
@@ -66,18 +66,12 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any] | None, s
     return meta, body
 
 
-def parse_date(value: Any, source: str) -> date | None:
-    """A `published` value as a date; None when empty."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+def parse_date(value: Any, source: str) -> PartialDate | None:
+    """A `published` value as a (possibly partial) date; None when empty."""
     try:
-        return date.fromisoformat(str(value).strip()[:10])
+        return parse_partial_date(value)
     except ValueError as exc:
-        raise IngestError(f"{source}: published {value!r} is not a date (use YYYY-MM-DD)") from exc
+        raise IngestError(f"{source}: published {exc}") from exc
 
 
 def as_list(value: Any, name: str, source: str) -> tuple[str, ...]:

@@ -12,10 +12,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core.attribution import attribute
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
-from bot.core.quotes import attribute, speaker_key
+from bot.core.quotes import speaker_key
 from bot.core.store import Store, flag
 from bot.core.types import Chunk, Document
 from ingest import sources
@@ -23,7 +24,7 @@ from ingest.chunking import chunk_document
 from ingest.feeds import collect_feed
 
 log = logging.getLogger(__name__)
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: attribution read from the text (bot.core.attribution)
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
 
 
@@ -69,15 +70,17 @@ def doc_hash(doc: Document, settings: Settings) -> str:
     return hashlib.sha256(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def document_meta(doc: Document, digest: str, speakers: Sequence[str]) -> dict:
+def document_meta(doc: Document, digest: str, speakers: Sequence[str],
+                  roles: dict[str, list[str]] | None = None) -> dict:
     """The metadata shared by a document's record and all of its chunks."""
     meta: dict = {
         "doc_id": doc.doc_id, "doc_hash": digest, "title": doc.title, "url": doc.url,
         "outlet": doc.outlet, "published": doc.published.isoformat() if doc.published else "",
-        "published_ts": int(doc.published.strftime("%Y%m%d")) if doc.published else 0,
+        "published_ts": doc.published.key if doc.published else 0,
         "kind": doc.kind, "source": doc.source, "language": doc.language, "author": doc.author,
         "countries": json.dumps(list(doc.countries)), "vendors": json.dumps(list(doc.vendors)),
         "speakers": json.dumps(list(speakers)),
+        "speaker_roles": json.dumps(roles or {}, sort_keys=True),
     }
     meta.update((key, value) for key, value in doc.extra if key not in meta)
     for country in doc.countries:
@@ -89,9 +92,10 @@ def document_meta(doc: Document, digest: str, speakers: Sequence[str]) -> dict:
 
 def prepare(doc: Document, settings: Settings, digest: str, status: str) -> Prepared:
     """Attribute speech, chunk, and build chunk metadata for one document."""
-    attributions = attribute(doc.text, doc.speakers)
-    speakers = list(dict.fromkeys([*doc.speakers, *(a.speaker for a in attributions)]))
-    meta = document_meta(doc, digest, speakers)
+    found = attribute(doc.text, doc.speakers)
+    attributions = found.spans
+    speakers = list(dict.fromkeys([*doc.speakers, *found.speakers]))
+    meta = document_meta(doc, digest, speakers, found.roles)
     chunks = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_words, attributions)
     metas = []
     for chunk in chunks:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from bot.core.dates import parse_partial_date
 from bot.core.errors import IngestError
 from bot.core.timeline import KIND, TimelineEntry, TimelineError, parse_timeline
 from bot.core.types import Document
@@ -40,7 +41,7 @@ def entry_document(entry: TimelineEntry, source: str) -> Document:
     return Document(
         doc_id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16], text=entry_text(entry),
         title=entry_title(entry), source=source, url=entry.source_url, outlet=entry.source,
-        published=entry.date, kind=KIND, countries=(entry.country,),
+        published=parse_partial_date(entry.date), kind=KIND, countries=(entry.country,),
         vendors=tuple(entry.vendors), extra=(("timeline", json.dumps(stored, sort_keys=True)),),
     )
 

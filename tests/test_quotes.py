@@ -1,6 +1,7 @@
 """Speech attribution: strict, so that one speaker's words never go to another."""
 
-from bot.core.quotes import attribute, extract_quotes, resolve_speaker
+from bot.core.attribution import attribute
+from bot.core.quotes import extract_quotes, resolve_speaker
 
 SEED_LIKE = (
     "Japan’s chief government spokesman, Yoshihide Suga, reportedly declined to comment.\n\n"
@@ -16,7 +17,7 @@ SEED_LIKE = (
 
 
 def spoken(text, speakers):
-    return [(a.speaker, text[a.start:a.end]) for a in attribute(text, speakers)]
+    return [(a.speaker, text[a.start:a.end]) for a in attribute(text, speakers).spans]
 
 
 def test_pronoun_and_bare_quote_continue_the_named_speaker():

@@ -75,8 +75,8 @@ def test_each_entry_becomes_a_citable_timeline_document(tmp_path):
     assert len(docs) == 2 and len({d.doc_id for d in docs}) == 2
     doc = docs[0]
     assert doc.title == "2019-05-15 United States: Executive Order 13873 declared a national emergency over..."
-    assert (doc.kind, doc.url, doc.outlet, doc.published) == (
-        "timeline", ENTRY["source_url"], "CISA", date(2019, 5, 15))
+    assert (doc.kind, doc.url, doc.outlet, str(doc.published)) == (
+        "timeline", ENTRY["source_url"], "CISA", "2019-05-15")
     assert doc.countries == ("United States",) and doc.vendors == ("Huawei",)
     assert doc.text.startswith("On 15 May 2019, United States (President of the United States): "
                                "Executive Order 13873")

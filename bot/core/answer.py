@@ -321,7 +321,8 @@ def compose_people(question: str, passages: Sequence[Passage]) -> Answer:
                   found=True, sentences=sentences)
 
 
-def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, int, int]]) -> Answer:
+def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, int, int]],
+                    role: str = "") -> Answer:
     """What one speaker said: their attributed sentences, verbatim, each cited, quotes verified."""
     if not spans:
         return not_found(question)
@@ -336,6 +337,7 @@ def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, 
         date = f" ({p.published})" if p.published else ""
         lines.append(f"- {sentence} [{number}]{date}")
         sentences.append((sentence, [number]))
-    text = f"What {speaker} said, according to the corpus:\n" + "\n".join(lines)
+    who = f"{speaker} ({role})" if role else speaker
+    text = f"What {who} said, according to the corpus:\n" + "\n".join(lines)
     return Answer(question=question, text=text, citations=book.citations, found=True,
                   quotes=quotes, sentences=sentences)

@@ -22,7 +22,7 @@ from bot.core.questions import (
     question_type,
     wants_latest,
 )
-from bot.core.quotes import resolve_speaker, speaker_key
+from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
 from bot.core.retrieval import Filters, Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
 from bot.core.text import content_terms
@@ -63,6 +63,7 @@ class Assistant:
         self._store = store
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
+        self._roles: tuple[dict, dict[str, list[str]]] | None = None
         self._retriever: Retriever | None = None
         self._ready_at: object = UNREAD  # no generation checked yet (None is a generation)
 
@@ -99,6 +100,19 @@ class Assistant:
         for meta in self.records(generation).values():
             names.update(json.loads(meta.get("speakers") or "[]"))
         return sorted(names, key=str.lower)
+
+    @reconnects
+    def speaker_roles(self, generation: object = UNREAD) -> dict[str, list[str]]:
+        """What the texts say each speaker is ("Transport Minister", "Valdovia's trade envoy")."""
+        records = self.records(generation)
+        if self._roles is None or self._roles[0] is not records:
+            roles: dict[str, list[str]] = {}
+            for meta in records.values():
+                for name, found in json.loads(meta.get("speaker_roles") or "{}").items():
+                    known = roles.setdefault(name, [])
+                    known.extend(r for r in found if r not in known)
+            self._roles = (records, roles)
+        return self._roles[1]
 
     @reconnects
     def stats(self) -> dict:
@@ -146,9 +160,10 @@ class Assistant:
             asked = mentioned_speaker(question, self.speakers(generation))
         unknown_speaker = None
         if asked:
-            names = resolve_speaker(asked.who, self.speakers(generation))
+            names = (resolve_speaker(asked.who, self.speakers(generation))
+                     or resolve_role(asked.who, self.speaker_roles(generation)))
             if names:
-                return self._speaker_answer(question, names[0], asked.about, filters)
+                return self._speaker_answer(question, names, asked.about, filters)
             unknown_speaker = asked.who
         embedder = get_embedder(self.settings)
         vector = embedder.embed([question])[0]
@@ -193,15 +208,28 @@ class Assistant:
         question = clean_question(f"What did {speaker} say" + (f" about {about}" if about else ""),
                                   self.settings.max_question_chars)
         generation = self.ensure_ready()
-        names = resolve_speaker(speaker, self.speakers(generation))
+        names = (resolve_speaker(speaker, self.speakers(generation))
+                 or resolve_role(speaker, self.speaker_roles(generation)))
         if not names:
             return answering.not_found(question)
-        return self._speaker_answer(question, names[0], about, filters)
+        return self._speaker_answer(question, names, about, filters)
 
-    def _speaker_answer(self, question: str, speaker: str, about: str | None,
+    def _speaker_answer(self, question: str, names: list[str], about: str | None,
                         filters: Filters | None) -> Answer:
-        spans = self.speaker_spans(speaker, about, filters)
-        return answering.compose_speaker(question, speaker, spans)
+        """The words of the person asked for; when a role names several people (spokespeople
+        of one ministry), the one whose words best match the topic, else the first."""
+        best: tuple[float, str, list] | None = None
+        terms = content_terms(about or question)
+        for name in names[:6]:
+            spans = self.speaker_spans(name, about, filters)
+            fit = max((lexical_overlap(terms, p.text[s:e]) for p, s, e in spans), default=-1.0)
+            if spans and (best is None or fit > best[0]):
+                best = (fit, name, spans)
+        if best is None:
+            return answering.not_found(question)
+        _, speaker, spans = best
+        role = next(iter(self.speaker_roles().get(speaker, [])), "")
+        return answering.compose_speaker(question, speaker, spans, role)
 
     @reconnects
     def speaker_spans(self, speaker: str, about: str | None = None,

@@ -18,8 +18,9 @@ _PATTERNS = [
                rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
     re.compile(r"^\s*(?:quotes?\s+(?:from|by)?|show\s+me\s+quotes\s+(?:from|by))\s+(?P<who>.+?)"
                rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
-    re.compile(r"^\s*how\s+(?:did|has|have)\s+(?P<who>.+?)\s+(?:respond|react|reply)"
-               r"(?:\s+(?:to|about)\s+(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
+    re.compile(r"^\s*how\s+(?:did|has|have|does)\s+(?P<who>.+?)\s+"
+               r"(?:respond|react|reply|explain|justify|defend|describe)\b"
+               r"(?:\s+(?:to\s+|about\s+)?(?P<about>.+?))?\s*[?.!]*\s*$", re.I),
 ]
 
 
@@ -42,11 +43,11 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
     return None
 
 
-_SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|"
+_SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|take|"
                           r"respon(?:d|se)|statement|think|view|position|words|tell|told|stance|"
                           r"write|wrote|warn|warned|argue|argued)\b", re.I)
 _LEADING_TOPIC = re.compile(r"^\s*(?:['’]s\s+)?(?:on|about|regarding|re:?)\b", re.I)
-_NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china"}
+_NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china", "uk", "us", "spain", "canada"}
 
 
 def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None:
@@ -58,6 +59,8 @@ def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None
         if name.lower() in _NOT_PEOPLE:
             continue
         for alias in sorted(aliases(name), key=len, reverse=True):
+            if alias.lower() in _NOT_PEOPLE:
+                continue
             match = re.search(rf"(?<!\w){re.escape(alias)}(?:['’]s)?(?!\w)", question, re.I)
             leading = match and match.start() == 0 and _LEADING_TOPIC.match(question[match.end():])
             if match and (cue or leading) and (len(alias) >= 4 or alias == name):

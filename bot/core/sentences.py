@@ -19,7 +19,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the full stop at `dot` closes an abbreviation or an initial ("J. Smith")."""
     if text[dot] != ".":
         return False
-    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    word = re.search(r"([A-Za-z.]+)$", text[max(0, dot - 24) : dot])  # a window: linear overall
     if not word:
         return False
     token = word.group(1).lower().strip(".")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+
+from bot.core.dates import PartialDate
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class Document:
     source: str  # file path or URL it was read from
     url: str = ""
     outlet: str = ""
-    published: date | None = None
+    published: PartialDate | None = None  # as precise as the source gives it
     kind: str = "article"
     speakers: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()

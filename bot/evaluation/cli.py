@@ -26,10 +26,17 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--use-index", action="store_true",
                    help="use the configured index instead of a fresh one built from the corpus")
     p.add_argument("--verbose-items", action="store_true", help="list the items that lost points")
+    p.add_argument("--set", choices=["gold", "pages"], default="gold", dest="which",
+                   help="gold: the shipped corpus's gold set; pages: the real-page dev set "
+                        "(texts cached by eval/pages/rebuild.py), next to a naive baseline")
 
 
 @command("eval", "measure answer quality on the gold question set", _args)
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.which == "pages":
+        from bot.evaluation.page_run import run_pages
+
+        return run_pages(settings, verbose=args.verbose_items, out=args.json)
     items = load_gold(args.file, args.split)
     with tempfile.TemporaryDirectory(prefix="vendorban-eval-") as tmp:
         if not args.use_index:

@@ -62,7 +62,9 @@ def supports(sentence: str, passage: str, embed: Embed | None = None) -> bool:
 def doc_matches(passage: Passage, docs: Sequence[str]) -> bool:
     """The passage comes from one of the gold documents (file name, '#entry' suffixes ignored)."""
     source = str(passage.meta.get("source", "")).split("#")[0]
-    return Path(source).name in set(docs)
+    if source in docs:  # real pages are named by URL
+        return True
+    return not source.startswith(("http://", "https://")) and Path(source).name in set(docs)
 
 
 @dataclass

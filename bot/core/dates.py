@@ -1,0 +1,66 @@
+"""Publication dates as sources give them: a day, a month (`2018-04`) or only a year (`2018`).
+
+One owner for how a date is read, shown, sorted and stored: shown as given, sorted and filtered by
+an integer `YYYYMMDD` key whose missing parts are 00, so `2018` < `2018-04` < `2018-04-01`, and a
+month-only date counts as the start of its month for `--since`/`--until`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A year, with a month and a day when the source gives them."""
+
+    year: int
+    month: int = 0  # 0: not given
+    day: int = 0  # 0: not given
+
+    def isoformat(self) -> str:
+        """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, as precise as the source."""
+        if not self.month:
+            return f"{self.year:04d}"
+        if not self.day:
+            return f"{self.year:04d}-{self.month:02d}"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+
+    __str__ = isoformat
+
+    @property
+    def key(self) -> int:
+        """Sort and filter key YYYYMMDD, missing parts 00."""
+        return self.year * 10000 + self.month * 100 + self.day
+
+    @property
+    def first_day(self) -> date:
+        """The first day of the period the date names."""
+        return date(self.year, self.month or 1, self.day or 1)
+
+
+def parse_partial_date(value: object) -> PartialDate | None:
+    """A date, datetime or ISO-like string (YYYY, YYYY-MM, YYYY-MM-DD, a datetime's first 10
+    characters) as a PartialDate; None when empty. ValueError names what is wrong."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return PartialDate(value.year, value.month, value.day)
+    if isinstance(value, int) and 1000 <= value <= 9999:  # YAML reads `published: 2018` as int
+        return PartialDate(value)
+    text = str(value).strip()
+    match = _ISO.match(text[:10] if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", text) else text)
+    if not match:
+        raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)")
+    year, month, day = (int(g) if g else 0 for g in match.groups())
+    try:  # validates month and day
+        date(year, month or 1, day or 1)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a date ({exc})") from exc
+    return PartialDate(year, month, day)
