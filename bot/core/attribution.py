@@ -62,7 +62,6 @@ NON_PERSON_LABELS = {"GPE", "NORP", "LOC", "DATE", "TIME", "MONEY", "PERCENT", "
                      "WORK_OF_ART"}
 _ROLE_AFTER_NAME = re.compile(r"^,\s+((?:the|a|an)\s+)?([^,;:“”\"]{3,80}?),")
 _ROLE_BEFORE_NAME = re.compile(r"(?:^|according to |, )((?:[\w’'-]+\s+){0,5}[\w’'-]+),\s*$", re.I)
-_COLON_QUOTE = re.compile(r":\s*[“\"]")
 _MAX_FOCUS_GAP = 1  # paragraphs a bare quotation may be from its speaker's last words
 
 
@@ -111,7 +110,7 @@ class People:
         return name
 
     def canonical(self, name: str) -> str:
-        """The fullest registered form of a name ("António Gameiro" -> "António Gameiro Marques")."""
+        """The fullest registered form of a name ("Ann Lee" -> "Ann Lee Marques")."""
         words = name.lower().split()
         longer = [n for n in self.names if len(n.split()) > len(words)
                   and n.lower().split()[:len(words)] == words]
@@ -172,7 +171,9 @@ def _same_person(mention: list[str], full: list[str]) -> bool:
     if len(mention) == 1:  # a last name, or a Chinese family name written first ("Liu")
         return mention[0] == full[-1] or (len(full) > 1 and mention[0] == full[0])
     core = [p for p in full if not re.fullmatch(r"\w\.?", p)]
-    return mention == core or (mention[-1] == full[-1] and mention[0] == full[0])
+    shorter, longer = sorted((mention, full), key=len)
+    return (mention == core or (mention[-1] == full[-1] and mention[0] == full[0])
+            or longer[-len(shorter):] == shorter)  # "Vice-President Margrethe Vestager"
 
 
 def _strip_titles(name: str) -> str:
@@ -316,10 +317,19 @@ def _read(doc: Any, offset: int, people: People, quotes: Sequence[tuple[int, int
                 facts.clauses.append(Clause(at, _who(subject, by_token, people, focus)))
         elif token.dep_ in ("nsubj", "nsubjpass") and not facts.subject_person:
             facts.subject_person = _named(token, by_token, people)
-    if not facts.clauses and facts.subject_person and _COLON_QUOTE.search(doc.text):
-        # "Dowden set out the timetable: “No new kit ...”": the subject introduces the quotation
-        colon = offset + _COLON_QUOTE.search(doc.text).start()
-        facts.clauses.append(Clause(colon, facts.subject_person))
+    if not facts.clauses and _QUOTE_CHARS.search(doc.text):
+        # "Dowden set out the timetable: “...”", "She put the gap at “...”": the main clause's
+        # person subject introduces the quotation
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None) \
+            if root is not None else None
+        who = None
+        if subject is not None and not _inside(offset + subject.idx, quotes):
+            who = _named(subject, by_token, people) or (focus if subject.lower_ in PRONOUNS
+                                                         else None)
+        who = who or facts.subject_person  # the parse may root the sentence inside the quote
+        if who:
+            facts.clauses.append(Clause(offset + (subject.idx if subject is not None else 0), who))
     return facts
 
 
@@ -343,7 +353,8 @@ def _person_spans(doc: Any, people: People) -> list[tuple[Any, str]]:
         if ent.label_ == "PERSON" or (ent.label_ not in NON_PERSON_LABELS
                                       and (people.resolve(ent.text) or _has_role(doc, ent))):
             words = _strip_titles(ent.text).split()
-            while words and (words[0].lower() in ROLE_WORDS or words[0].isupper()
+            while words and (any(w in ROLE_WORDS for w in words[0].lower().split("-"))
+                             or words[0].isupper()
                              or words[0].endswith(("’s", "'s"))):
                 words.pop(0)  # "Tory MP Bob Seely" -> "Bob Seely"
             if words and words[0][0].isupper():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.core.errors import InputError
 
-_SAY = (r"say|said|tell|told|state|stated|announce|announced|claim|claimed|comment|argue|write|"
+_SAY = (r"say|said|tell|told|tweet|tweeted|post|posted|state|stated|announce|announced|claim|claimed|comment|argue|write|"
         r"wrote|mean|think|warn|warned|add|note|respond|react|reply|declare")
 _ABOUT = r"(?:\s+(?:\w+\s+){0,3}?(?:about|on|regarding|over|concerning)\s+(?P<about>.+?))?"
 _PATTERNS = [
