@@ -25,7 +25,7 @@ from bot.core.questions import (
 from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
 from bot.core.retrieval import Filters, Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
-from bot.core.text import content_terms
+from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms
 from bot.core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -220,8 +220,12 @@ class Assistant:
         of one ministry), the one whose words best match the topic, else the first."""
         best: tuple[float, str, list] | None = None
         terms = content_terms(about or question)
+        places = [t for t in salient_terms(about or "") if t in COUNTRIES]  # "canada"
         for name in names[:6]:
             spans = self.speaker_spans(name, about, filters)
+            if len(names) > 1 and places:  # several hold the role: the one about that place
+                spans = [(p, s, e) for p, s, e in spans
+                         if set(places) <= normalise_for_match(f"{p.title} {p.text}")]
             fit = max((lexical_overlap(terms, p.text[s:e]) for p, s, e in spans), default=-1.0)
             if spans and (best is None or fit > best[0]):
                 best = (fit, name, spans)
