@@ -22,7 +22,7 @@ trade envoy") are kept, so a question by role resolves to the person.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -509,7 +509,3 @@ def _names_someone(sentence: str) -> bool:
     """A capitalised word after the first one: the sentence may be about another person."""
     return bool(re.search(r"(?<=\s)[A-Z][a-z]+", sentence))
 
-
-def speaker_names(results: Iterable[AttributionResult]) -> list[str]:
-    """Every speaker of several documents, once, in order."""
-    return list(dict.fromkeys(name for r in results for name in r.speakers))
