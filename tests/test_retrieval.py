@@ -38,9 +38,14 @@ def test_date_range_filters_by_publication_date(assistant):
     assert hits and all(p.published.startswith("2022") for p in hits)
 
 
-def test_a_year_in_the_question_narrows_the_search(assistant):
+def test_a_year_in_the_question_puts_that_years_sources_first(assistant):
     hits = assistant.passages("What did the FCC decide in 2022?", k=8)
-    assert hits and all(p.published.startswith("2022") for p in hits)
+    assert all(p.published.startswith("2022") for p in hits[:4])
+
+
+def test_an_event_of_that_year_on_an_undated_or_later_page_is_still_found(assistant):
+    hits = assistant.passages("What did the FCC decide in 2022?", k=8)
+    assert any(not p.published.startswith("2022") for p in hits[4:])
 
 
 def test_no_more_than_two_passages_per_document_lead(assistant):

@@ -66,13 +66,22 @@ def not_found(question: str) -> Answer:
     return Answer(question=question, text=NOT_FOUND, citations=[], found=False)
 
 
+_MONTH_WORDS = frozenset(stem(m) for m in """january february march april may june july august
+    september october november december jan feb mar apr jun jul aug sep sept oct nov dec mid
+    early late""".split())
+
+
 def evidence_covers(question: str, passages: Sequence[Passage]) -> bool:
-    """Every name, acronym and number of the question appears somewhere in the evidence."""
+    """Every name, acronym and number of the question appears somewhere in the evidence (a year
+    also in a passage's publication date; month names and "mid-" are not required)."""
     present: set[str] = set()
     for p in passages:
         present |= normalise_for_match(" ".join([p.title, p.text, str(p.meta.get("outlet", "")),
-                                                 str(p.meta.get("countries", ""))]))
-    return all(term in present for term in salient_terms(question))
+                                                 str(p.meta.get("countries", "")),
+                                                 p.published[:4]]))
+    wanted = [part for term in salient_terms(question) for part in term.split("-")
+              if part and part not in _MONTH_WORDS]
+    return all(term in present for term in wanted)
 
 
 def _is_heading(sentence: str) -> bool:
@@ -251,18 +260,62 @@ def _region(question: str) -> set[str] | None:
     return None
 
 
-def _countries_in(s: Scored) -> list[str]:
-    """The passage's countries that the sentence itself names, in order of mention."""
-    found = []
-    for country in json.loads(s.passage.meta.get("countries") or "[]"):
-        canon = normalise_for_match(country)
-        if canon and canon <= s.terms:
-            found.append(country)
-    return found
+COUNTRY_DISPLAY = {"uk": "United Kingdom", "usa": "United States", "eu": "European Union",
+                   "nz": "New Zealand", "southkorea": "South Korea", "korea": "South Korea",
+                   "southafrica": "South Africa", "holland": "Netherlands", "czech": "Czechia"}
+_PLACE = re.compile(r"\b(?:U\.S\.|U\.K\.|E\.U\.|[A-Z][a-zA-Z]+(?:['’]s)?"
+                    r"(?:\s+(?:Zealand|Kingdom|States|Korea|Africa|Union))?)")
+_NOT_ACTOR = re.compile(r"\b(?:following|after|by|against|from|with|like|unlike|amid|under|than|"
+                        r"of|to|on|over|for)\s+(?:the\s+)?$", re.I)
+_MEASURE = re.compile(r"\b(?:ban\w*|barr\w*|bar|exclud\w*|restrict\w*|block\w*|prohibit\w*|"
+                      r"remov\w*|rip\w*|phas\w+|decided|decision|designat\w*|blacklist\w*|"
+                      r"shut\w*|kick\w*|limit\w*|order\w*)\b", re.I)
+_DENIED = re.compile(r"\b(?:not|no|never|won['’]t|refused to|declined to|rejected calls to|"
+                     r"stopped short of|without)\b[^.;]{0,40}?\b(?:ban|bar|exclud|restrict|block|"
+                     r"prohibit)", re.I)
+_QUOTED_TEXT = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
+def country_token(text: str) -> str | None:
+    """The country a word or name stands for ("Britain's" -> "uk"), or None."""
+    found = [t for t in normalise_for_match(text) if t in COUNTRIES]
+    return found[0] if len(found) == 1 else None
+
+
+def country_label(token: str) -> str:
+    """How a country token is shown in a list."""
+    return COUNTRY_DISPLAY.get(token, token.title())
+
+
+def actor_of(s: Scored, asked_china: bool) -> str | None:
+    """The country that took the measure a sentence reports: a timeline entry's country, else a
+    country named before the measure's verb and not after "following", "against", "by"...,
+    else the passage's own country (metadata or title) when the sentence names none."""
+    meta = s.passage.meta
+    if meta.get("kind") == "timeline":
+        countries = json.loads(meta.get("countries") or "[]")
+        return country_token(countries[0]) if countries else None
+    text = _QUOTED_TEXT.sub(" ", s.text)
+    verb = _MEASURE.search(text)
+    head = text[: verb.start()] if verb else text
+    named = False
+    for match in _PLACE.finditer(head):
+        token = country_token(match.group())
+        if token is None or (token == "china" and not asked_china):
+            continue
+        named = True
+        if not _NOT_ACTOR.search(head[: match.start()]):
+            return token
+    if named or not verb or any(country_token(m.group()) for m in _PLACE.finditer(text)):
+        return None
+    own = json.loads(meta.get("countries") or "[]")[:1] or [s.passage.title]
+    token = country_token(own[0]) if own else None
+    return None if token == "china" and not asked_china else token
 
 
 def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
-    """One line per country (or, for measures and deadlines, per dated item), each cited."""
+    """One line per country that took the measure (or, for measures and deadlines, per dated
+    item), each cited; a sentence saying a country did not ban is not a ban."""
     scored = [s for s in score_sentences(question, "list", passages) if s.score > 0]
     by_country = bool(_COUNTRY_LIST.search(question))
     region = _region(question)
@@ -271,12 +324,11 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
     for s in scored:
         if len(lines) == MAX_LIST_LINES:
             break
-        if by_country:  # the vendors' home country is not among those restricting them
-            named = [c for c in _countries_in(s) if (not region or normalise_for_match(c) & region)
-                     and (c != "China" or "china" in places)]
-            primary = json.loads(s.passage.meta.get("countries") or "[]")[:1]
-            ordered = [c for c in named if c in primary] + [c for c in named if c not in primary]
-            label = next((c for c in ordered if c not in lines), None)
+        if by_country:
+            if _DENIED.search(_QUOTED_TEXT.sub(" ", s.text)):
+                continue
+            token = actor_of(s, "china" in places)
+            label = country_label(token) if token and (not region or token in region) else None
         else:
             doc_places = normalise_for_match(str(s.passage.meta.get("countries", "")))
             if places and not set(places) & doc_places:

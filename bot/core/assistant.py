@@ -194,12 +194,16 @@ class Assistant:
         k = k or self.settings.top_k
         latest = wants_latest(question)
         stated = date_and_kind_filters(question)
-        if stated:
+        found = self.retriever.retrieve(question, vector, k, filters, latest, generation)
+        if stated:  # "in 2019": passages published then first, but an event of 2019 reported
+            # later or on an undated page still counts, so the unnarrowed best ones stay in
             narrowed = Filters(**{**(filters.__dict__ if filters else {}), **stated})
-            found = self.retriever.retrieve(question, vector, k, narrowed, latest, generation)
-            if found:
-                return found
-        return self.retriever.retrieve(question, vector, k, filters, latest, generation)
+            dated = self.retriever.retrieve(question, vector, k, narrowed, latest, generation)
+            seen = {p.chunk_id for p in dated}
+            merged = dated[: k // 2] + [p for p in found if p.chunk_id not in seen]
+            merged += [p for p in dated[k // 2:] if p.chunk_id not in {m.chunk_id for m in merged}]
+            found = merged[:k] if dated else found
+        return found
 
     @reconnects
     def quote(self, speaker: str, about: str | None = None,
