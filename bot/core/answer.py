@@ -89,7 +89,8 @@ def _is_heading(sentence: str) -> bool:
 
 
 WEIGHTS = {  # lexical, names, passage relevance, sentence similarity
-    "fact": (0.3, 0.2, 0.3, 0.3), "list": (0.3, 0.2, 0.3, 0.3), "why": (0.2, 0.15, 0.35, 0.3),
+    "fact": (0.3, 0.2, 0.3, 0.3), "amount": (0.3, 0.2, 0.3, 0.3), "list": (0.3, 0.2, 0.3, 0.3),
+    "why": (0.2, 0.15, 0.35, 0.3),
     "when": (0.3, 0.2, 0.3, 0.25), "deadline": (0.3, 0.2, 0.3, 0.25),
 }
 
@@ -130,7 +131,14 @@ def _name_coverage(salient: list[str], present: set[str], p: Passage) -> float:
     return sum(1.0 if t in present else 0.5 if t in around else 0.0 for t in salient) / len(salient)
 
 
+AMOUNT = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:%|-?per[\s-]?cent|percent|billion|million|"
+                    r"trillion|bn\b|m\b)|\b\d[\d,.]*\s+(?:[a-z]+\s+){0,2}(?:affiliates|companies|"
+                    r"countries|states|operators|carriers|customers|sites|years|months)\b", re.I)
+
+
 def _type_bonus(kind: str, sentence: str) -> float:
+    if kind == "amount":  # how much / how many: a figure
+        return 0.15 if AMOUNT.search(sentence) else 0.0
     if kind == "when":
         return 0.25 if DATE.search(sentence) else 0.0
     if kind == "deadline":

@@ -94,6 +94,7 @@ class People:
     def __init__(self, hints: Sequence[str]) -> None:
         self.names: list[str] = []  # in order of first mention, hints first
         self.roles: dict[str, list[str]] = {}
+        self.places: dict[str, dict[str, int]] = {}
         for name in hints:
             self.add(name)
 
@@ -233,8 +234,9 @@ def attribute(text: str, hints: Sequence[str] = ()) -> AttributionResult:
             facts = _read(parsed[i], start, people, quotes, focus)
         else:
             facts = SentenceFacts(mentions=people.mentioned(sentence))
-        for place in facts.places:
-            places[place] = places.get(place, 0) + 1
+        for place in facts.places:  # counted by country: "Germany", "German", "Berlin's"...
+            key = _country_of(place) or place
+            places[key] = places.get(key, 0) + 1
         clause = next(iter(facts.clauses), None)
         if clause is not None and clause.who:
             speaker[i] = focus = clause.who
@@ -253,11 +255,29 @@ def attribute(text: str, hints: Sequence[str] = ()) -> AttributionResult:
     for name, found in people.roles.items():
         if people.canonical(name) in speakers:
             roles.setdefault(people.canonical(name), []).extend(found)
-    main = max(places, key=places.get) if places and max(places.values()) >= 2 else None
-    for found in roles.values() if main else ():
+    main = _most(places, exclude="china")
+    for name, found in roles.items():
         if found and not any(_has_owner(r) for r in found):
-            found.append(main)  # "Transport Minister" of the country the article is about
+            # "Transport Minister": of the country the person's sentences, else the article, name
+            where = _most(people.places.get(name, {})) or main
+            if where:
+                found.append(where)
     return AttributionResult(spans, roles)
+
+
+def _most(counts: dict[str, int], exclude: str = "") -> str | None:
+    """The one most frequent key (named at least twice, or the only one); None on a tie."""
+    ranked = sorted(((n, k) for k, n in counts.items() if k != exclude), reverse=True)
+    if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
+        return None
+    return ranked[0][1] if ranked[0][0] >= 2 or len(ranked) == 1 else None
+
+
+def _country_of(place: str) -> str | None:
+    from bot.core.text import COUNTRIES, normalise_for_match
+
+    found = [t for t in normalise_for_match(place) if t in COUNTRIES]
+    return found[0] if len(found) == 1 else None
 
 
 def _has_owner(role: str) -> bool:
@@ -301,6 +321,11 @@ def _read(doc: Any, offset: int, people: People, quotes: Sequence[tuple[int, int
     facts.places = [e.text for e in doc.ents if e.label_ in ("GPE", "NORP")]
     for span, canonical in persons:
         facts.mentions.append(canonical)
+        for place in facts.places:  # the places the person's sentences name
+            key = _country_of(place)
+            if key and key != "china":  # the vendors' home is named everywhere, owns nothing
+                seen = people.places.setdefault(canonical, {})
+                seen[key] = seen.get(key, 0) + 1
         for role in _roles_of(doc, span):
             people.add_role(canonical, role)
     by_token = {t.i: name for span, name in persons for t in span}

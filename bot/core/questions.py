@@ -9,7 +9,9 @@ from bot.core.errors import InputError
 
 _SAY = (r"say|said|tell|told|tweet|tweeted|post|posted|state|stated|announce|announced|claim|claimed|comment|argue|write|"
         r"wrote|mean|think|warn|warned|add|note|respond|react|reply|declare")
-_ABOUT = r"(?:\s+(?:\w+\s+){0,3}?(?:about|on|regarding|over|concerning)\s+(?P<about>.+?))?"
+# Anything after the speech verb is the topic: "about X", "when she announced X", "to CNN on X".
+_ABOUT = (r"(?:\s+(?:(?:\w+\s+){0,3}?(?:about|on|regarding|over|concerning)\s+)?"
+          r"(?P<about>.+?))?")
 _PATTERNS = [
     re.compile(rf"^\s*what\s+(?:did|has|have|does|do|had)\s+(?P<who>.+?)\s+(?:{_SAY})\b"
                rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
@@ -99,12 +101,15 @@ _YEAR_RANGES = [
 ]
 
 
+_AMOUNT = re.compile(r"\bhow\s+(?:much|many|big|large|high)\b|\b(?:size|cost|amount|number|"
+                     r"figure|price|total|value)\s+of\b|\bwhat\s+(?:\w+\s+)?(?:size|amount|number|"
+                     r"share|percentage|cap|figure|sum)\b", re.I)
 _PEOPLE = re.compile(r"^\s*(?:which|what|who)\s+(?:\w+\s+){0,3}?(?:spokespeople|spokespersons|"
                      r"spokesm[ae]n|officials|ministers|people|leaders|regulators)\b", re.I)
 
 
 def question_type(question: str) -> str:
-    """One of: people, list, deadline, when, why, fact."""
+    """One of: people, list, deadline, when, why, amount, fact."""
     if _PEOPLE.search(question):
         return "people"
     if _LIST.search(question):
@@ -115,6 +120,8 @@ def question_type(question: str) -> str:
         return "when"
     if _WHY.search(question):
         return "why"
+    if _AMOUNT.search(question):
+        return "amount"
     return "fact"
 
 

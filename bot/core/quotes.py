@@ -93,8 +93,9 @@ def resolve_role(query: str, roles: dict[str, list[str]]) -> list[str]:
         return []
     owners = re.findall(r"([\w-]+)['’]s\b", query)  # "Ruritania's": whose office it is
     named = re.findall(r"(?<=\s)[A-Z][\w-]+", query)  # a capitalised word: a place or a body
-    required = offices | {w for w in wanted if w in COUNTRIES}
-    required |= set(content_terms(" ".join(owners + named))) & wanted
+    required = offices | (set(content_terms(" ".join(owners + named))) & wanted)
+    if not owners:  # "the Chinese foreign ministry spokesperson": the nationality is the owner
+        required |= {w for w in wanted if w in COUNTRIES}
     scored = []
     for name, found in roles.items():
         have = role_terms(" ".join(found))
