@@ -252,9 +252,11 @@ def attribute(text: str, hints: Sequence[str] = ()) -> AttributionResult:
              for (s, e), who in zip(sentences, speaker, strict=True) if who]
     speakers = {a.speaker for a in spans}
     roles: dict[str, list[str]] = {}
-    for name, found in people.roles.items():
-        if people.canonical(name) in speakers:
-            roles.setdefault(people.canonical(name), []).extend(found)
+    for name, found in people.roles.items():  # a name the recogniser cut differently counts
+        for speaker in speakers:
+            if _same_person(name.lower().split(), speaker.lower().split()):
+                known = roles.setdefault(speaker, [])
+                known.extend(r for r in found if r not in known)
     main = _most(places, exclude="china")
     for name, found in roles.items():
         if found and not any(_has_owner(r) for r in found):
@@ -284,14 +286,17 @@ def _has_owner(role: str) -> bool:
     """A role that says whose it is: a possessive, "at/of X", or a place or nationality."""
     from bot.core.text import COUNTRIES, DEMONYMS, tokens
 
-    if re.search(r"['’]s\b|\b(?:at|of|for)\s+[A-Z]", role):
+    if re.search(r"['’]s\b|\bat\s+(?:the\s+)?[A-Z]", role):  # not "of Foreign Affairs"
+        return True
+    if any(w.lower() in _BODIES for w in role.split()):  # "Huawei rotating chairman"
         return True
     return any(DEMONYMS.get(t, t) in COUNTRIES for t in tokens(role))
 
 
 def _worth_parsing(sentence: str) -> bool:
     return bool(_QUOTE_CHARS.search(sentence) or _SPEECH.search(sentence)
-                or _ACCORDING.search(sentence) or _ROLE_THEN_NAME.search(sentence))
+                or _ACCORDING.search(sentence) or _ROLE_THEN_NAME.search(sentence)
+                or _ROLE_OF_THEN_NAME.search(sentence))
 
 
 def _paragraph_index(text: str, sentences: Sequence[tuple[int, int]]) -> list[int]:
@@ -394,10 +399,18 @@ _ROLE_THEN_NAME = re.compile(
     rf"({_CAP}(?:\s+[A-Z]\.)?(?:\s+(?:de|van|von|al|bin|da|di|le)?\s*{_CAP}){{1,2}})")
 
 
+# "Minister of Foreign Affairs Ilse Marrow said": a title with its department, then two names
+# followed by a lower-case word or punctuation (so the department's words are not the name).
+_ROLE_OF_THEN_NAME = re.compile(
+    rf"\b(?i:{'|'.join(sorted(ROLE_WORDS, key=len, reverse=True))})\s+(?:of|for|in)\s+"
+    rf"(?:the\s+)?(?:{_CAP}\s+(?:(?:and|of|for)\s+)?)+?({_CAP}\s+{_CAP})"
+    rf"(?=\s*(?:[,.;:(“\"]|\s[a-z]|$))")
+
+
 def _titled_names(doc: Any) -> list[tuple[Any, str]]:
     """Names the recogniser may miss: after Mr/Ms/Dr ("Mr Seely") or a role ("MP Bob Seely")."""
     found = []
-    for pattern in (_TITLED, _ROLE_THEN_NAME):
+    for pattern in (_TITLED, _ROLE_THEN_NAME, _ROLE_OF_THEN_NAME):
         for match in pattern.finditer(doc.text):
             begin = match.start() if pattern is _TITLED else match.start(1)  # "Mr" is the subject
             span = doc.char_span(begin, match.end(1), alignment_mode="expand")
@@ -405,6 +418,12 @@ def _titled_names(doc: Any) -> list[tuple[Any, str]]:
             if span is not None and not any(w.lower() in ROLE_WORDS for w in words):
                 found.append((span, match.group(1)))
     return found
+
+
+def _names_a_person(role: str) -> bool:
+    """A role phrase that holds someone's name after a title ("his spokesperson Khusela Diko")."""
+    return any(not any(w.lower() in ROLE_WORDS for w in m.group(1).split())
+               and not _names_a_body(m.group(1)) for m in _ROLE_THEN_NAME.finditer(role))
 
 
 def _has_role(doc: Any, span: Any) -> bool:
@@ -430,14 +449,49 @@ def _roles_of(doc: Any, span: Any) -> list[str]:
     for child in span.root.children:
         if child.dep_ == "appos" and child.i > span.end - 1:
             roles.append(doc[child.left_edge.i:child.right_edge.i + 1].text)
+    roles.append(_title_before(doc.text[:span.start_char]))
     match = _ROLE_AFTER_NAME.match(doc.text[span.end_char:])
     if match:
         roles.append(match.group(2))
     match = _ROLE_BEFORE_NAME.search(doc.text[:span.start_char])
     if match:
         roles.append(match.group(1))
+    roles = [r for r in roles if not _names_a_person(r)  # "through his spokesperson X"
+             and not re.match(r"(?i)(?:through|with|by|via|and|or)\b", r)]
     return [r for r in roles if any(w.lower().strip("’'s") in ROLE_WORDS or w.lower() in ROLE_WORDS
                                     for w in re.findall(r"[\w’'-]+", r))]
+
+
+_JOINERS = {"of", "in", "and", "for", "the", "at"}
+_STOPS = {"by", "was", "is", "are", "were", "said", "says", "told", "and", "but", "that", "with",
+          "from", "to", "for", "at", "on", "as", "when", "while", "who", "has", "have", "had", "of",
+          "in", "the", "a", "an", "according", "after", "before", "than", "which", "where",
+          "through", "his", "her", "their", "its", "our", "also", "then", "now", "meanwhile",
+          "however", "earlier", "later", "yesterday", "today", "speaking", "via"}
+
+
+def _title_before(before: str) -> str:
+    """The title written right before a name: "Huawei rotating chairman", "Minister of Foreign
+    Affairs", "Kenya's Cabinet Secretary in the Ministry of Information and Communications"."""
+    words = re.findall(r"[\w’'.&-]+|[,;:()“”\"\n]", before)[-14:]
+    phrase: list[str] = []
+    for word in reversed(words):
+        low = word.lower()
+        if not re.match(r"\w", word):
+            break
+        if low in _STOPS and low not in _JOINERS:
+            break
+        if word[0].isupper() or low in ROLE_WORDS:
+            phrase.insert(0, word)
+        elif low in _JOINERS and phrase and (phrase[0][0].isupper() or phrase[0] in _JOINERS):
+            phrase.insert(0, word)
+        elif low not in _STOPS and any(w.lower() in ROLE_WORDS for w in phrase):
+            phrase.insert(0, word)  # an adjective: "rotating", "furious"
+        else:
+            break
+    while phrase and phrase[0].lower() in _JOINERS:
+        phrase.pop(0)
+    return " ".join(phrase)
 
 
 def _subject(verb: Any) -> Any:
