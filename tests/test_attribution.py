@@ -97,3 +97,15 @@ def test_titles_written_before_a_name_become_roles_with_their_country():
                for r in found.roles["Dan Okello"])
     assert not any("spokesperson" in r for r in found.roles.get("Tor Ansgar", []))
     assert resolve_role("the valdovian prime minister's spokesperson", found.roles) != ["Tor Ansgar"]
+
+
+def test_participles_lone_surnames_and_a_titled_vendor_executive():
+    text = ("Tokyo voiced concern, with Foreign Ministry spokesman Lu Haoran stressing that trade "
+            "must be \"mutual benefit\". “The guidance is clear,” said Morrison.\n\n"
+            "Brightcom VP Victor Lam had the following to say: “We were reassured by the review.”")
+    _, got = said_by(text)
+    stressing = next(s for s in got if "stressing" in s)
+    assert got[stressing] == "Lu Haoran"
+    assert got["“The guidance is clear,” said Morrison."] == "Morrison"
+    said = next(s for s in got if "following to say" in s)
+    assert got[said] == "Victor Lam"

@@ -41,7 +41,8 @@ SPEECH_WORDS = (
     r"asserted|asserts|reiterated|cautioned|responded|replied|maintained|maintains|predicted|"
     r"promised|admitted|admits|declared|answered|complained|suggested|suggests|continued|tweeted|"
     r"concluded|recalled|conceded|countered|asked|testified|described|called|posted|expressed|"
-    r"accused|critici[sz]ed|observed|indicated|declined|spoke|speaking"
+    r"accused|critici[sz]ed|observed|indicated|declined|spoke|speaking|emphasi[sz]ing|noting|"
+    r"stating|warning|arguing|insisting|stressing|explaining|claiming|urging|describing"
 )
 _SPEECH = re.compile(rf"\b(?:{SPEECH_WORDS})\b", re.I)
 _ACCORDING = re.compile(r"\baccording to\b", re.I)
@@ -56,7 +57,7 @@ ROLE_WORDS = frozenset("""minister ministers secretary spokesman spokeswoman spo
     analyst economist diplomat mayor member congressman congresswoman counsel fellow consul
     administrator vice king queen prince spokespeople prosecutor judge justice regulator
     commissioner coordinator czar tsar boss owner partner editor correspondent expert engineer
-    president-elect general admiral captain principal strategist""".split())
+    president-elect general admiral captain principal strategist vp evp svp coo""".split())
 NON_PERSON_LABELS = {"GPE", "NORP", "LOC", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL",
                      "ORDINAL", "QUANTITY", "LAW", "EVENT", "PRODUCT", "FAC", "LANGUAGE",
                      "WORK_OF_ART"}
@@ -98,14 +99,15 @@ class People:
         for name in hints:
             self.add(name)
 
-    def add(self, name: str, titled: bool = False) -> str | None:
+    def add(self, name: str, titled: bool = False, alone: bool = False) -> str | None:
         """The canonical name a mention refers to, registering a new person when needed; a
         lone word ("Dahua", "PTS") names a new person only when the text gave the full name."""
         name = _strip_titles(name)
         known = self.resolve(name)
         if known:
             return known
-        if (len(name.split()) < 2 and not titled) or name.isupper() or _names_a_body(name):
+        if (len(name.split()) < 2 and not (titled or alone)) or name.isupper() \
+                or _names_a_body(name):
             return None
         self.names.append(name)
         return name
@@ -296,7 +298,7 @@ def _has_owner(role: str) -> bool:
 def _worth_parsing(sentence: str) -> bool:
     return bool(_QUOTE_CHARS.search(sentence) or _SPEECH.search(sentence)
                 or _ACCORDING.search(sentence) or _ROLE_THEN_NAME.search(sentence)
-                or _ROLE_OF_THEN_NAME.search(sentence))
+                or _ROLE_OF_THEN_NAME.search(sentence) or _APPOSITIVE_ROLE.search(sentence))
 
 
 def _paragraph_index(text: str, sentences: Sequence[tuple[int, int]]) -> list[int]:
@@ -321,7 +323,7 @@ def _read(doc: Any, offset: int, people: People, quotes: Sequence[tuple[int, int
     persons = _person_spans(doc, people)
     titled = len(_titled_names(doc))
     persons = [(span, people.add(name, titled=True)) for span, name in persons[:titled]] + \
-        [(span, people.add(name)) for span, name in persons[titled:]]
+        [(span, people.add(name, alone=_lone_speaker(span))) for span, name in persons[titled:]]
     persons = [(span, name) for span, name in persons if name]
     facts.places = [e.text for e in doc.ents if e.label_ in ("GPE", "NORP")]
     for span, canonical in persons:
@@ -383,17 +385,17 @@ def _person_spans(doc: Any, people: People) -> list[tuple[Any, str]]:
         if ent.label_ == "PERSON" or (ent.label_ not in NON_PERSON_LABELS
                                       and (people.resolve(ent.text) or _has_role(doc, ent))):
             words = _strip_titles(ent.text).split()
-            while words and (any(w in ROLE_WORDS for w in words[0].lower().split("-"))
-                             or words[0].isupper()
-                             or words[0].endswith(("’s", "'s"))):
-                words.pop(0)  # "Tory MP Bob Seely" -> "Bob Seely"
+            cut = [i for i, w in enumerate(words)
+                   if any(part in ROLE_WORDS for part in w.lower().split("-"))
+                   or re.fullmatch(r"[A-Z]{2,}", w) or w.endswith(("’s", "'s"))]
+            words = words[cut[-1] + 1:] if cut else words  # "Huawei VP Victor Zhang"
             if words and words[0][0].isupper():
                 found.append((ent, " ".join(words)))
     return found
 
 
 _CAP = r"[A-Z][\w’'-]+"
-_TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame)\.?\s+({_CAP}(?:\s+{_CAP})?)")
+_TITLED = re.compile(rf"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame)\.?\s+({_CAP}(?:\s+{_CAP}){{0,2}})")
 _ROLE_THEN_NAME = re.compile(
     rf"\b(?i:{'|'.join(sorted(ROLE_WORDS, key=len, reverse=True))})\s+"
     rf"({_CAP}(?:\s+[A-Z]\.)?(?:\s+(?:de|van|von|al|bin|da|di|le)?\s*{_CAP}){{1,2}})")
@@ -418,6 +420,12 @@ def _titled_names(doc: Any) -> list[tuple[Any, str]]:
             if span is not None and not any(w.lower() in ROLE_WORDS for w in words):
                 found.append((span, match.group(1)))
     return found
+
+
+def _lone_speaker(span: Any) -> bool:
+    """A one-word PERSON entity that is the subject of a speech verb ("said Morrison")."""
+    return span.label_ == "PERSON" and len(span) == 1 and span.root.dep_ == "nsubj" \
+        and _is_speech_verb(span.root.head)
 
 
 def _names_a_person(role: str) -> bool:
@@ -462,6 +470,8 @@ def _roles_of(doc: Any, span: Any) -> list[str]:
                                     for w in re.findall(r"[\w’'-]+", r))]
 
 
+_APPOSITIVE_ROLE = re.compile(
+    rf"{_CAP}\s+{_CAP},\s+(?:the|a|an)\s+[^,]{{0,40}}?\b(?i:{'|'.join(sorted(ROLE_WORDS))})\b")
 _JOINERS = {"of", "in", "and", "for", "the", "at"}
 _STOPS = {"by", "was", "is", "are", "were", "said", "says", "told", "and", "but", "that", "with",
           "from", "to", "for", "at", "on", "as", "when", "while", "who", "has", "have", "had", "of",
@@ -518,10 +528,8 @@ def _who(subject: Any, by_token: dict[int, str], people: People, focus: str | No
     low = subject.lower_
     if low in PRONOUNS:
         return focus
-    if low in ROLE_WORDS and subject.pos_ == "NOUN":  # "the minister said"
-        named = people.by_role(low)
-        if named and named == focus:
-            return named
+    if low in ROLE_WORDS and subject.pos_ == "NOUN":  # "the minister said": the one minister
+        return people.by_role(low)
     return None
 
 
