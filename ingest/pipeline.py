@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.attribution import attribute
+from bot.core.attribution import AttributionResult, attribute, attribute_many
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
@@ -25,6 +25,7 @@ from ingest.feeds import collect_feed
 
 log = logging.getLogger(__name__)
 CHUNKER_VERSION = "2"  # 2: attribution read from the text (bot.core.attribution)
+ATTRIBUTION_GROUP = 64  # documents whose sentences are parsed together
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
 
 
@@ -90,9 +91,10 @@ def document_meta(doc: Document, digest: str, speakers: Sequence[str],
     return meta
 
 
-def prepare(doc: Document, settings: Settings, digest: str, status: str) -> Prepared:
-    """Attribute speech, chunk, and build chunk metadata for one document."""
-    found = attribute(doc.text, doc.speakers)
+def prepare(doc: Document, settings: Settings, digest: str, status: str,
+            found: AttributionResult | None = None) -> Prepared:
+    """Attribute speech (unless done already), chunk, and build chunk metadata for a document."""
+    found = found or attribute(doc.text, doc.speakers)
     attributions = found.spans
     speakers = list(dict.fromkeys([*doc.speakers, *found.speakers]))
     meta = document_meta(doc, digest, speakers, found.roles)
@@ -216,17 +218,23 @@ def _clashes(docs: dict[str, Document], doc: Document) -> bool:
 def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
          report: IngestReport) -> list[Prepared]:
     """Documents whose hash differs from the index's record, prepared for writing."""
-    todo = []
+    pending = []
     for doc in docs:
         digest = doc_hash(doc, settings)
         old = records.get(doc.doc_id)
         if old and old.get("doc_hash") == digest:
             report.unchanged += 1
             continue
-        try:
-            todo.append(prepare(doc, settings, digest, "changed" if old else "new"))
-        except BotError as exc:
-            report.failed.append((doc.source, str(exc)))
+        pending.append((doc, digest, "changed" if old else "new"))
+    todo = []
+    for start in range(0, len(pending), ATTRIBUTION_GROUP):  # parsed in shared batches
+        group = pending[start:start + ATTRIBUTION_GROUP]
+        found = attribute_many([(doc.text, doc.speakers) for doc, _, _ in group])
+        for (doc, digest, status), attributed in zip(group, found, strict=True):
+            try:
+                todo.append(prepare(doc, settings, digest, status, attributed))
+            except BotError as exc:
+                report.failed.append((doc.source, str(exc)))
     return todo
 
 

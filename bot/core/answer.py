@@ -183,14 +183,15 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     scored = score_sentences(question, kind, passages[:SENTENCE_PASSAGES], similarity)
     if speaker:
         scored = [s for s in scored if speaks_in(speaker, s.text)]
+    scored = about_places(question, scored)
     chosen = pick(scored, MAX_SENTENCES, 0.75)
     if not chosen or not matches_specifics(question, chosen):
         return not_found(question)
     if kind in ("when", "deadline"):
-        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)))
+        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)), question)
         chosen = with_date_context(chosen)
     elif kind == "why":
-        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)))
+        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)), question)
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()
@@ -225,11 +226,24 @@ def speaks_in(name: str, sentence: str) -> bool:
     return False
 
 
-def lead_with(scored: list[Scored], chosen: list[Scored], wanted: Callable[[Scored], bool]
-              ) -> list[Scored]:
-    """Put first the best sentence that has what the question asks for (a date, a cause)."""
+def about_places(question: str, scored: list[Scored]) -> list[Scored]:
+    """The sentences whose passages name every country the question names ("uk deadline": not
+    Canada's), when any do; otherwise all of them."""
+    places = [t for t in salient_terms(question) if t in COUNTRIES]
+    if not places:
+        return scored
+    kept = [s for s in scored if set(places) <= normalise_for_match(
+        f"{s.passage.title} {s.passage.text} {s.passage.meta.get('countries', '')}")]
+    return kept or scored
+
+
+def lead_with(scored: list[Scored], chosen: list[Scored], wanted: Callable[[Scored], bool],
+              question: str = "") -> list[Scored]:
+    """Put first the best sentence that has what the question asks for (a date, a cause), from
+    a passage about the places the question names (a UK deadline is not led by Canada's)."""
     best = scored[0].score
-    lead = next((s for s in scored if wanted(s) and s.score >= 0.6 * best), None)
+    lead = next((s for s in about_places(question, scored)
+                 if wanted(s) and s.score >= 0.6 * best), None)
     if lead is None:
         return chosen
     rest = [c for c in chosen if c is not lead and not _similar(c.terms, lead.terms)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -160,8 +161,7 @@ class Assistant:
             asked = mentioned_speaker(question, self.speakers(generation))
         unknown_speaker = None
         if asked:
-            names = (resolve_speaker(asked.who, self.speakers(generation))
-                     or resolve_role(asked.who, self.speaker_roles(generation)))
+            names = self._resolve(asked.who, generation)
             if names:
                 return self._speaker_answer(question, names, asked.about, filters)
             unknown_speaker = asked.who
@@ -212,11 +212,20 @@ class Assistant:
         question = clean_question(f"What did {speaker} say" + (f" about {about}" if about else ""),
                                   self.settings.max_question_chars)
         generation = self.ensure_ready()
-        names = (resolve_speaker(speaker, self.speakers(generation))
-                 or resolve_role(speaker, self.speaker_roles(generation)))
+        names = self._resolve(speaker, generation)
         if not names:
             return answering.not_found(question)
         return self._speaker_answer(question, names, about, filters)
+
+    def _resolve(self, who: str, generation: object) -> list[str]:
+        """The speakers a user's words name: a name, else a role, else the name before a
+        possessive ("Wu Ken's warning to Berlin" -> "Wu Ken")."""
+        known = self.speakers(generation)
+        names = resolve_speaker(who, known) or resolve_role(who, self.speaker_roles(generation))
+        owner = re.match(r"(.+?)['’]s\b", who)
+        if not names and owner:
+            names = resolve_speaker(owner.group(1), known)
+        return names
 
     def _speaker_answer(self, question: str, names: list[str], about: str | None,
                         filters: Filters | None) -> Answer:
@@ -259,9 +268,10 @@ class Assistant:
             p, start, end = max(options, key=lambda o: per_chunk[o[0].chunk_id])
             spans.append((p, start - p.start, end - p.start))
         spans.sort(key=lambda s: (s[0].published, s[0].doc_id, s[0].start + s[1]))
-        if about:
+        if about:  # the words on the topic first: the sentence's terms, then its passage's
             terms = content_terms(about)
-            spans.sort(key=lambda s: -lexical_overlap(terms, s[0].text[s[1]:s[2]]))
+            spans.sort(key=lambda s: -(lexical_overlap(terms, s[0].text[s[1]:s[2]])
+                                       + 0.5 * lexical_overlap(terms, s[0].text)))
         return spans
 
 

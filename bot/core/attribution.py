@@ -21,6 +21,7 @@ trade envoy") are kept, so a question by role resolves to the person.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -214,17 +215,40 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _inside(pos: int, quotes: Sequence[tuple[int, int]]) -> bool:
-    return any(s < pos < e for s, e in quotes)
+    """The offset lies inside a quotation (quotes are sorted and do not overlap)."""
+    at = bisect.bisect_left(quotes, (pos, pos)) - 1
+    return at >= 0 and quotes[at][0] < pos < quotes[at][1]
+
+
+PARSE_BATCH = 64  # sentences per spaCy batch: larger ones were slower here
 
 
 def attribute(text: str, hints: Sequence[str] = ()) -> AttributionResult:
     """Attribute the sentences (and quotations) of a document to the persons who speak them."""
-    sentences = split_sentences(text)
+    return attribute_many([(text, hints)])[0]
+
+
+def attribute_many(items: Sequence[tuple[str, Sequence[str]]]) -> list[AttributionResult]:
+    """`attribute` for several documents, their sentences parsed in shared batches (faster)."""
+    plans = []
+    for text, _ in items:
+        sentences = split_sentences(text)
+        wanted = [i for i, (s, e) in enumerate(sentences) if _worth_parsing(text[s:e])]
+        plans.append((sentences, wanted))
+    flat = [text[sentences[i][0]:sentences[i][1]]
+            for (text, _), (sentences, wanted) in zip(items, plans, strict=True) for i in wanted]
+    docs = iter(_nlp().pipe(flat, batch_size=PARSE_BATCH))
+    results = []
+    for (text, hints), (sentences, wanted) in zip(items, plans, strict=True):
+        parsed = {i: next(docs) for i in wanted}
+        results.append(_attribute_parsed(text, hints, sentences, parsed))
+    return results
+
+
+def _attribute_parsed(text: str, hints: Sequence[str], sentences: list[tuple[int, int]],
+                      parsed: dict[int, Any]) -> AttributionResult:
     quotes = quote_spans(text)
     people = People(hints)
-    wanted = [i for i, (s, e) in enumerate(sentences) if _worth_parsing(text[s:e])]
-    parsed = dict(zip(wanted, _nlp().pipe(text[sentences[i][0]:sentences[i][1]] for i in wanted),
-                      strict=True))
     paragraph = _paragraph_index(text, sentences)
     speaker: list[str | None] = [None] * len(sentences)
     other: list[bool] = [False] * len(sentences)  # someone else (a person or not) speaks here
@@ -588,8 +612,15 @@ def _continue_bare_quotes(text: str, sentences: Sequence[tuple[int, int]],
 
 
 def _outside_quotes(sentence: str, start: int, quotes: Sequence[tuple[int, int]]) -> str:
-    chars = [c for k, c in enumerate(sentence) if not _inside(start + k, quotes)]
-    return "".join(chars)
+    """The sentence without the inner text of its quotations."""
+    end, kept, at = start + len(sentence), [], start
+    for qs, qe in quotes:
+        if qe <= start or qs >= end:
+            continue
+        kept.append(sentence[at - start:max(at, qs + 1) - start])
+        at = max(at, qe - 1)
+    kept.append(sentence[at - start:])
+    return "".join(kept)
 
 
 def _names_someone(sentence: str) -> bool:

@@ -39,7 +39,7 @@ K1, B = 1.5, 0.75
 BACKGROUND_AT = 20_000
 MASK_CACHE = 64
 UNREAD = object()  # "read the store's generation yourself" (callers that have read it pass it)
-CACHE_VERSION = 1  # of the saved snapshot's layout
+CACHE_VERSION = 2  # of the saved snapshot's layout and tokens (2: capitals map to countries)
 
 
 @dataclass

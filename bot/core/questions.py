@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from bot.core.errors import InputError
 
-_SAY = (r"say|said|tell|told|tweet|tweeted|post|posted|state|stated|announce|announced|claim|claimed|comment|argue|write|"
+_SAY = (r"say|said|tell|told|tweet|tweeted|post|posted|state|stated|announce|announced|claim|"
+        r"claimed|comment|argue|write|"
         r"wrote|mean|think|warn|warned|add|note|respond|react|reply|declare")
 # Anything after the speech verb is the topic: "about X", "when she announced X", "to CNN on X".
 _ABOUT = (r"(?:\s+(?:(?:\w+\s+){0,3}?(?:about|on|regarding|over|concerning)\s+)?"
@@ -20,6 +21,11 @@ _PATTERNS = [
                rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
     re.compile(r"^\s*(?:quotes?\s+(?:from|by)?|show\s+me\s+quotes\s+(?:from|by))\s+(?P<who>.+?)"
                rf"{_ABOUT}\s*[?.!]*\s*$", re.I),
+    re.compile(r"^\s*(?P<who>[^-–—:?]+?)\s+(?:on|about|regarding)\s+(?P<about>.+?)"
+               r"\s*[-–—:,]+\s*what\s+(?:did|does|has)\s+(?:he|she|they)\s+"
+               r"(?:say|said|tell|told)\b.*$", re.I),
+    re.compile(r"^\s*(?P<who>.+?)\s*[-–—:,]+\s*what\s+(?:did|does|has)\s+(?:he|she|they)\s+"
+               r"(?:say|said|tell|told)\b.*$", re.I),
     re.compile(r"^\s*how\s+(?:did|has|have|does)\s+(?P<who>.+?)\s+"
                r"(?:respond|react|reply|explain|justify|defend|describe)\b"
                r"(?:\s+(?:to\s+|about\s+)?(?P<about>.+?))?\s*[?.!]*\s*$", re.I),

@@ -42,7 +42,7 @@ COUNTRIES = frozenset(
     mongolia montenegro morocco myanmar nepal netherlands nigeria norway oman pakistan panama peru
     philippines poland portugal qatar romania russia rwanda serbia singapore slovakia slovenia spain
     sweden switzerland taiwan tanzania thailand tunisia turkey uganda ukraine uruguay uzbekistan
-    venezuela vietnam zambia zimbabwe nz uk usa eu southkorea southafrica korea holland""".split()
+    venezuela vietnam zambia zimbabwe nz uk usa eu southkorea southafrica korea holland uae""".split()
 )
 DEMONYMS = {
     "japanese": "japan", "chinese": "china", "british": "uk", "britain": "uk", "english": "uk",
@@ -54,6 +54,15 @@ DEMONYMS = {
     "belgian": "belgium", "dutch": "netherlands", "polish": "poland", "korean": "korea",
     "taiwanese": "taiwan", "vietnamese": "vietnam", "brazilian": "brazil", "mexican": "mexico",
     "russian": "russia", "spanish": "spain", "norwegian": "norway", "finnish": "finland",
+    "czechia": "czech", "holland": "netherlands", "swiss": "switzerland", "irish": "ireland",
+    "austrian": "austria", "romanian": "romania", "hungarian": "hungary", "greek": "greece",
+    "lithuanian": "lithuania", "latvian": "latvia", "malaysian": "malaysia", "kenyan": "kenya",
+    "emirati": "uae", "filipino": "philippines", "thai": "thailand", "turkish": "turkey",
+    # capitals that stand for their governments ("Beijing's foreign ministry", "Ottawa said")
+    "beijing": "china", "washington": "usa", "london": "uk", "tokyo": "japan",
+    "berlin": "germany", "paris": "france", "ottawa": "canada", "canberra": "australia",
+    "wellington": "nz", "brussels": "eu", "moscow": "russia", "taipei": "taiwan",
+    "stockholm": "sweden", "rome": "italy", "lisbon": "portugal", "hanoi": "vietnam",
 }
 # Capitalised words that name nothing in particular (sentence starts, titles).
 GENERIC_NAMES = frozenset(
