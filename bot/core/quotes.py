@@ -92,7 +92,9 @@ def resolve_role(query: str, roles: dict[str, list[str]]) -> list[str]:
     if not offices:
         return []
     owners = re.findall(r"([\w-]+)['’]s\b", query)  # "Ruritania's": whose office it is
-    named = re.findall(r"(?<=\s)[A-Z][\w-]+", query)  # a capitalised word: a place or a body
+    # a capitalised word is a place or a body the role must name; an acronym ("ICT") may be
+    # spelled out in the text, so it only counts toward the share
+    named = [w for w in re.findall(r"(?<=\s)[A-Z][\w-]+", query) if not w.isupper()]
     required = offices | (set(content_terms(" ".join(owners + named))) & wanted)
     if not owners:  # "the Chinese foreign ministry spokesperson": the nationality is the owner
         required |= {w for w in wanted if w in COUNTRIES}
