@@ -54,9 +54,17 @@ def split_front_matter(text: str, source: str) -> tuple[dict[str, Any] | None, s
     end = text.find("\n---", 4)
     if end == -1:
         raise IngestError(f"{source}: front matter opened with '---' but never closed")
+    raw = text[4:end]
     try:
-        meta = yaml.load(text[4:end], Loader=SAFE_LOADER) or {}
-    except yaml.YAMLError as exc:
+        if "&" in raw or "*" in raw:  # a few hundred bytes of nested aliases expand to GBs
+            kinds = {type(t) for t in yaml.scan(raw, Loader=SAFE_LOADER)}
+            if kinds & {yaml.AliasToken, yaml.AnchorToken}:
+                raise IngestError(f"{source}: front matter uses YAML anchors or aliases "
+                                  "(& or *), which are not accepted; write the values out")
+        meta = yaml.load(raw, Loader=SAFE_LOADER) or {}
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # "published: 2018-13-45": ValueError
+        if isinstance(exc, IngestError):
+            raise
         problem = str(exc).splitlines()[0]
         raise IngestError(f"{source}: broken front matter ({problem})") from exc
     if not isinstance(meta, dict):

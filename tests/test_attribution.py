@@ -109,3 +109,4 @@ def test_participles_lone_surnames_and_a_titled_vendor_executive():
     assert got["“The guidance is clear,” said Morrison."] == "Morrison"
     said = next(s for s in got if "following to say" in s)
     assert got[said] == "Victor Lam"
+

@@ -164,3 +164,24 @@ def test_a_write_that_fails_stops_ingest_after_the_groups_already_written(
     monkeypatch.setattr(Store, "write_documents", real_write)
     report = ingest([folder], settings, progress=False)
     assert report.new == 4 and report.unchanged == 2 and len(Store(settings).doc_records()) == 6
+
+
+def test_front_matter_dates_aliases_and_partial_dates_at_ingest(tmp_path):
+    from bot.core.errors import IngestError
+    from ingest.sources import load
+
+    def doc(front):
+        path = tmp_path / "a.md"
+        path.write_text(f"---\ntitle: T\n{front}\n---\nBody text of the article.\n")
+        return path
+
+    month = load(doc("published: 2018-04"), "a.md")[0]
+    assert str(month.published) == "2018-04"
+    for front, said in (("published: 2018-13-45", "broken front matter"),
+                        ("a: &x [1, 2]\nb: [*x, *x]", "anchors or aliases")):
+        try:
+            load(doc(front), "a.md")
+        except IngestError as exc:
+            assert said in str(exc)
+        else:
+            raise AssertionError(f"{front!r} was accepted")
