@@ -85,9 +85,10 @@ def test_partial_dates_are_read_shown_and_sorted_as_given():
 
 
 def test_titles_written_before_a_name_become_roles_with_their_country():
-    text = ("Valdovia signed the memorandum on Friday. Minister of Foreign Affairs Ilse Marrow said "
-            "the text names no company. “Our security comes first,” the foreign minister added.\n\n"
-            "Valdovia's Cabinet Secretary in the Ministry of Transport Dan Okello has described the "
+    text = ("Valdovia signed the memorandum on Friday. Minister of Foreign Affairs Ilse Marrow "
+            "said the text names no company. “Our security comes first,” the foreign minister "
+            "added.\n\nValdovia's Cabinet Secretary in the Ministry of Transport Dan Okello has "
+            "described the "
             "vendor as a scapegoat. Meanwhile Prime Minister Tor Ansgar, through his spokesperson "
             "Mia Lund, pledged support. “We choose for ourselves,” said Lund.")
     found, got = said_by(text)
@@ -96,7 +97,8 @@ def test_titles_written_before_a_name_become_roles_with_their_country():
     assert any("Cabinet Secretary in the Ministry of Transport" in r
                for r in found.roles["Dan Okello"])
     assert not any("spokesperson" in r for r in found.roles.get("Tor Ansgar", []))
-    assert resolve_role("the valdovian prime minister's spokesperson", found.roles) != ["Tor Ansgar"]
+    spokesperson = resolve_role("the valdovian prime minister's spokesperson", found.roles)
+    assert spokesperson != ["Tor Ansgar"]
 
 
 def test_participles_lone_surnames_and_a_titled_vendor_executive():
