@@ -279,9 +279,9 @@ def _attribute_parsed(text: str, hints: Sequence[str], sentences: list[tuple[int
     speakers = {a.speaker for a in spans}
     roles: dict[str, list[str]] = {}
     for name, found in people.roles.items():  # a name the recogniser cut differently counts
-        for speaker in speakers:
-            if _same_person(name.lower().split(), speaker.lower().split()):
-                known = roles.setdefault(speaker, [])
+        for who in speakers:
+            if _same_person(name.lower().split(), who.lower().split()):
+                known = roles.setdefault(who, [])
                 known.extend(r for r in found if r not in known)
     main = _most(places, exclude="china")
     for name, found in roles.items():
