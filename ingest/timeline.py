@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from bot.core.dates import parse_partial_date
 from bot.core.errors import IngestError
 from bot.core.timeline import KIND, TimelineEntry, TimelineError, parse_timeline
 from bot.core.types import Document
@@ -25,7 +24,7 @@ def entry_title(entry: TimelineEntry) -> str:
 
 def entry_text(entry: TimelineEntry) -> str:
     """The entry in words: when, where, who, what, its scope, the vendors and its status."""
-    when = f"{entry.date.day} {entry.date:%B %Y}"
+    when = entry.date.spoken()
     vendors = ", ".join(entry.vendors) or "none named"
     # One flowing sentence, so an answer that quotes it carries the date, place, body and scope.
     measure = entry.measure.rstrip(". ")
@@ -41,7 +40,7 @@ def entry_document(entry: TimelineEntry, source: str) -> Document:
     return Document(
         doc_id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16], text=entry_text(entry),
         title=entry_title(entry), source=source, url=entry.source_url, outlet=entry.source,
-        published=parse_partial_date(entry.date), kind=KIND, countries=(entry.country,),
+        published=entry.date, kind=KIND, countries=(entry.country,),
         vendors=tuple(entry.vendors), extra=(("timeline", json.dumps(stored, sort_keys=True)),),
     )
 

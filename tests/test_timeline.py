@@ -44,11 +44,16 @@ def write_timeline(folder: Path, *entries: dict, name: str = "timeline-test.yaml
 
 def test_a_valid_entry_parses():
     [entry] = parse_timeline(as_yaml(ENTRY), "t.yaml")
-    assert entry.date == date(2019, 5, 15) and entry.status == "in force"
+    assert str(entry.date) == "2019-05-15" and entry.status == "in force"
+
+
+def test_an_entry_may_give_only_a_month_and_reads_as_a_sentence():
+    [entry] = parse_timeline(as_yaml({**ENTRY, "date": "2019-05"}), "t.yaml")
+    assert str(entry.date) == "2019-05" and entry.date.spoken() == "May 2019"
 
 
 @pytest.mark.parametrize(("change", "problem"), [
-    ({"date": "May 2019"}, "entry 2: date: Input should be a valid date"),
+    ({"date": "May 2019"}, "entry 2: date: Value error, 'May 2019' is not a date"),
     ({"status": "banned"}, "entry 2: status: Input should be 'announced'"),
     ({"source_url": "ftp://example.org/x"}, "entry 2: source_url: Value error, must be an http"),
     ({"source_url": "www.example.org/x"}, "entry 2: source_url: Value error, must be an http"),

@@ -37,6 +37,13 @@ class PartialDate:
         """Sort and filter key YYYYMMDD, missing parts 00."""
         return self.year * 10000 + self.month * 100 + self.day
 
+    def spoken(self) -> str:
+        """As a sentence says it: "14 July 2020", "July 2020" or "2020"."""
+        if not self.month:
+            return str(self.year)
+        month = date(self.year, self.month, 1).strftime("%B")
+        return f"{self.day} {month} {self.year}" if self.day else f"{month} {self.year}"
+
     @property
     def first_day(self) -> date:
         """The first day of the period the date names."""

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
+from bot.core.dates import PartialDate, parse_partial_date
 from bot.core.errors import BotError
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
@@ -35,9 +42,10 @@ COUNTRY_ALIASES = {
 class TimelineEntry(BaseModel):
     """One dated measure: who did what, where, to which vendors, and the source that says so."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              arbitrary_types_allowed=True)
 
-    date: date
+    date: PartialDate = Field(description="YYYY-MM-DD; YYYY-MM or YYYY when only that is known.")
     country: str = Field(min_length=1, description="Country or bloc, e.g. United Kingdom, EU.")
     body: str = Field(min_length=1, description="Who took the measure.")
     measure: str = Field(min_length=1, description="What was decided, in a sentence.")
@@ -47,6 +55,18 @@ class TimelineEntry(BaseModel):
     source_url: str = Field(description="http(s) link to the source.")
     source: str = Field(min_length=1, description="Outlet or issuing body of the source.")
     doc_id: str = Field("", description="Index document id (set when read from the index).")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _partial_date(cls, value: object) -> PartialDate:
+        found = parse_partial_date(value)
+        if found is None:
+            raise ValueError("a date is required")
+        return found
+
+    @field_serializer("date")
+    def _date_text(self, value: PartialDate) -> str:
+        return value.isoformat()
 
     @field_validator("source_url")
     @classmethod
