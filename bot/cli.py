@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from bot.core.config import Settings, load_settings
@@ -33,8 +32,20 @@ def add_filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--country", help="only sources about this country")
     parser.add_argument("--vendor", help="only sources about this vendor (Huawei, ZTE...)")
     parser.add_argument("--kind", choices=KINDS, help="only this kind")
-    parser.add_argument("--since", type=date.fromisoformat, help="published on/after YYYY-MM-DD")
-    parser.add_argument("--until", type=date.fromisoformat, help="published on/before YYYY-MM-DD")
+    parser.add_argument("--since", type=partial_date,
+                        help="published on/after YYYY-MM-DD (or YYYY-MM, YYYY)")
+    parser.add_argument("--until", type=partial_date,
+                        help="published on/before YYYY-MM-DD (or YYYY-MM, YYYY)")
+
+
+def partial_date(value: str):  # noqa: ANN201
+    """A full or partial date (argparse turns the ValueError into a usage error)."""
+    from bot.core.dates import parse_partial_date
+
+    found = parse_partial_date(value)
+    if found is None:
+        raise ValueError(value)
+    return found
 
 
 def filters_from(args: argparse.Namespace):  # noqa: ANN201

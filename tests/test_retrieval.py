@@ -144,3 +144,14 @@ def test_a_when_answer_gives_the_date_of_the_decision(assistant):
     answer = assistant.ask("When did Canada ban Huawei and ZTE?")
     assert answer.found and re.search(r"\b2022\b", answer.text.split("[1]")[0])
     assert "19 May 2022" in answer.text
+
+
+def test_partial_dates_filter_by_their_whole_period():
+    from bot.core.dates import PartialDate
+    from bot.core.retrieval import Filters
+
+    assert Filters(since=PartialDate(2018, 4)).date_range() == (20180400, None)
+    assert Filters(until=PartialDate(2018)).date_range() == (None, 20189999)
+    month_only = {"published_ts": 20180400}
+    assert Filters(since=PartialDate(2018, 4), until=PartialDate(2018, 4)).matches(month_only)
+    assert not Filters(since=PartialDate(2018, 5)).matches(month_only)

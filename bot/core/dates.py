@@ -71,3 +71,16 @@ def parse_partial_date(value: object) -> PartialDate | None:
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a date ({exc})") from exc
     return PartialDate(year, month, day)
+
+
+def range_keys(since: date | PartialDate | None, until: date | PartialDate | None
+               ) -> tuple[int | None, int | None]:
+    """Filter bounds on the YYYYMMDD key: `since 2018-04` admits "2018-04" and every April day,
+    `until 2018` admits all of 2018; a day is exact (a month-only date counts as its start)."""
+    low = high = None
+    if since is not None:
+        low = (since if isinstance(since, PartialDate) else parse_partial_date(since)).key
+    if until is not None:
+        end = until if isinstance(until, PartialDate) else parse_partial_date(until)
+        high = end.year * 10000 + (end.month or 99) * 100 + (end.day or 99)
+    return low, high

@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.core import metadata_filter
+from bot.core.dates import PartialDate, range_keys
 from bot.core.lexical import UNREAD, LexicalIndex
 from bot.core.store import flag
 from bot.core.text import content_terms, normalise_for_match
@@ -31,17 +32,15 @@ class Filters:
     vendor: str | None = None
     kind: str | None = None
     speaker: str | None = None
-    since: date | None = None
-    until: date | None = None
+    since: date | PartialDate | None = None  # a PartialDate: "since 2018-04", "until 2019"
+    until: date | PartialDate | None = None
 
     def flag_keys(self) -> list[str]:
         pairs = (("country", self.country), ("vendor", self.vendor), ("speaker", self.speaker))
         return [flag(kind, value) for kind, value in pairs if value]
 
     def date_range(self) -> tuple[int | None, int | None]:
-        low = int(self.since.strftime("%Y%m%d")) if self.since else None
-        high = int(self.until.strftime("%Y%m%d")) if self.until else None
-        return low, high
+        return range_keys(self.since, self.until)
 
     def where(self) -> dict | None:
         """The Chroma `where` clause for these filters."""
