@@ -62,6 +62,12 @@ def test_filters_restrict_the_sources(serve):
     assert later["found"] is False and later["citations"] == []
 
 
+def test_filters_take_partial_dates(serve):
+    data = ask(serve(), {"question": "Which countries banned Huawei?",
+                         "filters": {"since": "2022", "until": "2022-12"}}).json()
+    assert data["found"] and all(c["published"][:4] == "2022" for c in data["citations"])
+
+
 def test_question_outside_the_corpus_is_not_found(serve):
     data = ask(serve(), {"question": "Who won the 2018 World Cup?"}).json()
     assert data == {**data, "found": False, "answer": NOT_FOUND, "citations": []}
@@ -70,7 +76,8 @@ def test_question_outside_the_corpus_is_not_found(serve):
 @pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"question": 5}', b'{}',
                                   b'{"question": "hi", "extra": 1}',
                                   b'{"question": "Huawei?", "filters": {"kind": "rumour"}}',
-                                  b'{"question": "Huawei?", "filters": {"since": "last week"}}'])
+                                  b'{"question": "Huawei?", "filters": {"since": "last week"}}',
+                                  b'{"question": "Huawei?", "filters": {"until": "2018-13"}}'])
 def test_malformed_json_is_400(serve, body):
     response = httpx.post(f"{serve().url}/api/ask", content=body,
                           headers={"Content-Type": "application/json"})

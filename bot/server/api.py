@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 import math
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.citations import answer_to_dict
+from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
 from bot.server.services import Services
 
@@ -22,8 +22,23 @@ class AskFilters(BaseModel):
     country: str | None = Field(None, max_length=80, description="Only sources about this country.")
     vendor: str | None = Field(None, max_length=80, description="Only sources about this vendor.")
     kind: Literal["article", "statement"] | None = Field(None, description="Only this kind.")
-    since: date | None = Field(None, description="Published on or after this date.")
-    until: date | None = Field(None, description="Published on or before this date.")
+    since: str | None = Field(None, max_length=10, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+                              description="Published on or after: YYYY-MM-DD, YYYY-MM or YYYY.")
+    until: str | None = Field(None, max_length=10, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+                              description="Published on or before: YYYY-MM-DD, YYYY-MM or YYYY.")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _a_real_date(cls, value: str | None) -> str | None:
+        parse_partial_date(value)  # ValueError ("2018-13") becomes a 422 naming the field
+        return value
+
+    def as_filters(self) -> Filters:
+        """The core's filters, dates read as (possibly partial) dates."""
+        fields = self.model_dump()
+        for key in ("since", "until"):
+            fields[key] = parse_partial_date(fields[key])
+        return Filters(**fields)
 
 
 class AskRequest(BaseModel):
@@ -100,7 +115,7 @@ def build_router(services: Services) -> APIRouter:
                             503: {"description": "Index empty or unavailable"}})
     async def ask(body: AskRequest, response: Response) -> dict:
         """Answer a question from the corpus, with numbered citations."""
-        filters = Filters(**body.filters.model_dump()) if body.filters else None
+        filters = body.filters.as_filters() if body.filters else None
         answer = await services.run_core(services.assistant.ask, body.question, filters)
         response.headers["Cache-Control"] = "no-store"
         return answer_to_dict(answer)
