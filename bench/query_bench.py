@@ -13,9 +13,10 @@ from bench.report import percentiles
 from bench.synthetic import link_export, synthetic_chunks, synthetic_index
 from bot.core.assistant import Assistant
 from bot.core.citations import answer_to_dict
-from bot.core.embeddings import get_embedder, resolve_model_path
+from bot.core.embeddings import get_embedder
 from bot.core.retrieval import Filters
 from bot.core.store import HNSW, Store
+from bot.evaluation.baseline import langchain_store
 
 CHROMA_DEFAULT_HNSW = {"space": "cosine"}  # Chroma's own ef_construction/ef_search/M
 FILTERS = {
@@ -37,17 +38,6 @@ def time_asks(assistant: Assistant, rounds: int, filters: Filters | None = None)
         json.dumps(answer_to_dict(assistant.ask(question, filters)))
         samples.append(time.perf_counter() - started)
     return samples
-
-
-def langchain_store(settings, store: Store):  # noqa: ANN001, ANN201
-    """langchain_chroma over the same collection, embedding with HuggingFaceEmbeddings."""
-    from langchain_chroma import Chroma
-    from langchain_huggingface import HuggingFaceEmbeddings
-
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(settings.embedding_model),
-                                       encode_kwargs={"normalize_embeddings": True})
-    return Chroma(client=store.client, collection_name=settings.collection,
-                  embedding_function=embeddings)
 
 
 def time_langchain(db, rounds: int) -> list[float]:  # noqa: ANN001
@@ -75,7 +65,7 @@ def run_query(quick: bool) -> dict:
         embed = percentiles(_timed(lambda q, e=embedder: e.embed([q]), rounds))
         vector = embedder.embed([QUESTIONS[1]])[0]
         chroma = percentiles(_timed(lambda q, s=store, v=vector: s.query(v, 24), rounds))
-        lc = percentiles(time_langchain(langchain_store(settings, store), rounds))
+        lc = percentiles(time_langchain(langchain_store(settings, store.client), rounds))
         goal = goals.get(size)
         rows.append({"chunks": size, "backend": embedder.backend,
                      "ask_p50_ms": ask["p50_ms"], "ask_p95_ms": ask["p95_ms"],

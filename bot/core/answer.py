@@ -12,12 +12,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core.attribution import SPEECH_WORDS
 from bot.core.citations import CitationBook
-from bot.core.quotes import SPEECH_VERBS, extract_quotes
+from bot.core.quotes import extract_quotes
 from bot.core.sentences import split_sentences
 from bot.core.store import attributions_of
 from bot.core.text import (
-    COUNTRIES,
+    COUNTRY_TERMS,
+    DEMONYMS,
     content_terms,
     country_label,
     country_token,
@@ -33,7 +35,7 @@ RANK_DECAY = 0.12  # the retrieval rank of a sentence's passage counts, not only
 MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
 QUOTED = re.compile(r"[“\"][^”\"]{12,}[”\"]")
-SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|statement|reported)\b", re.I)
+SPEECH = re.compile(rf"\b(?:{SPEECH_WORDS}|statement|reported)\b", re.I)
 _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
@@ -196,10 +198,10 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     if not chosen or not matches_specifics(question, chosen):
         return not_found(question)
     if kind in ("when", "deadline"):
-        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)), question)
+        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)))
         chosen = with_date_context(chosen)
     elif kind == "why":
-        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)), question)
+        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)))
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()
@@ -234,24 +236,33 @@ def speaks_in(name: str, sentence: str) -> bool:
     return False
 
 
+def places_in(text: str) -> set[str]:
+    """The countries a question (or its topic) names, as country tokens ("uk", "canada")."""
+    return {t for t in salient_terms(text) if t in COUNTRY_TERMS}
+
+
+def names_places(passage: Passage, places: set[str]) -> bool:
+    """The passage (title, text or its countries) names every one of the places."""
+    return places <= normalise_for_match(
+        f"{passage.title} {passage.text} {passage.meta.get('countries', '')}")
+
+
 def about_places(question: str, scored: list[Scored]) -> list[Scored]:
     """The sentences whose passages name every country the question names ("uk deadline": not
     Canada's), when any do; otherwise all of them."""
-    places = [t for t in salient_terms(question) if t in COUNTRIES]
+    places = places_in(question)
     if not places:
         return scored
-    kept = [s for s in scored if set(places) <= normalise_for_match(
-        f"{s.passage.title} {s.passage.text} {s.passage.meta.get('countries', '')}")]
+    kept = [s for s in scored if names_places(s.passage, places)]
     return kept or scored
 
 
-def lead_with(scored: list[Scored], chosen: list[Scored], wanted: Callable[[Scored], bool],
-              question: str = "") -> list[Scored]:
-    """Put first the best sentence that has what the question asks for (a date, a cause), from
-    a passage about the places the question names (a UK deadline is not led by Canada's)."""
+def lead_with(scored: list[Scored], chosen: list[Scored], wanted: Callable[[Scored], bool]
+              ) -> list[Scored]:
+    """Put first the best sentence that has what the question asks for (a date, a cause);
+    `scored` is already kept to passages about the places asked (`about_places`)."""
     best = scored[0].score
-    lead = next((s for s in about_places(question, scored)
-                 if wanted(s) and s.score >= 0.6 * best), None)
+    lead = next((s for s in scored if wanted(s) and s.score >= 0.6 * best), None)
     if lead is None:
         return chosen
     rest = [c for c in chosen if c is not lead and not _similar(c.terms, lead.terms)]
@@ -286,7 +297,7 @@ def _region(question: str) -> set[str] | None:
     low = question.lower().replace("european", "europe").replace("asian", "asia")
     for name, members in REGIONS.items():
         if name in low:
-            return set(members.split())
+            return {DEMONYMS.get(m, m) for m in members.split()}  # country names ("czech")
     return None
 
 
@@ -335,7 +346,7 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
     scored = [s for s in score_sentences(question, "list", passages) if s.score > 0]
     by_country = bool(_COUNTRY_LIST.search(question))
     region = _region(question)
-    places = [t for t in salient_terms(question) if t in COUNTRIES]
+    places = [t for t in salient_terms(question) if t in COUNTRY_TERMS]
     lines: dict[str, Scored] = {}
     for s in scored:
         if len(lines) == MAX_LIST_LINES:

@@ -26,7 +26,7 @@ from bot.core.questions import (
 from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
 from bot.core.retrieval import Filters, Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
-from bot.core.text import COUNTRIES, content_terms, normalise_for_match, salient_terms
+from bot.core.text import content_terms
 from bot.core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class Assistant:
         if asked:
             names = self._resolve(asked.who, generation)
             if names:
-                return self._speaker_answer(question, names, asked.about, filters)
+                return self._speaker_answer(question, names, asked.about, filters, generation)
             unknown_speaker = asked.who
         embedder = get_embedder(self.settings)
         vector = embedder.embed([question])[0]
@@ -195,15 +195,16 @@ class Assistant:
         latest = wants_latest(question)
         stated = date_and_kind_filters(question)
         found = self.retriever.retrieve(question, vector, k, filters, latest, generation)
-        if stated:  # "in 2019": passages published then first, but an event of 2019 reported
-            # later or on an undated page still counts, so the unnarrowed best ones stay in
-            narrowed = Filters(**{**(filters.__dict__ if filters else {}), **stated})
-            dated = self.retriever.retrieve(question, vector, k, narrowed, latest, generation)
-            seen = {p.chunk_id for p in dated}
-            merged = dated[: k // 2] + [p for p in found if p.chunk_id not in seen]
-            merged += [p for p in dated[k // 2:] if p.chunk_id not in {m.chunk_id for m in merged}]
-            found = merged[:k] if dated else found
-        return found
+        if not stated:
+            return found
+        # "in 2019": passages published then lead, but an event of 2019 reported later or on
+        # an undated page still counts, so the best unnarrowed ones follow
+        narrowed = Filters(**{**(filters.__dict__ if filters else {}), **stated})
+        dated = self.retriever.retrieve(question, vector, k, narrowed, latest, generation)
+        merged: dict[str, Passage] = {}
+        for p in [*dated[: k // 2], *found, *dated[k // 2:]]:
+            merged.setdefault(p.chunk_id, p)
+        return list(merged.values())[:k]
 
     @reconnects
     def quote(self, speaker: str, about: str | None = None,
@@ -215,7 +216,7 @@ class Assistant:
         names = self._resolve(speaker, generation)
         if not names:
             return answering.not_found(question)
-        return self._speaker_answer(question, names, about, filters)
+        return self._speaker_answer(question, names, about, filters, generation)
 
     def _resolve(self, who: str, generation: object) -> list[str]:
         """The speakers a user's words name: a name, else a role, else the name before a
@@ -228,24 +229,23 @@ class Assistant:
         return names
 
     def _speaker_answer(self, question: str, names: list[str], about: str | None,
-                        filters: Filters | None) -> Answer:
+                        filters: Filters | None, generation: object = UNREAD) -> Answer:
         """The words of the person asked for; when a role names several people (spokespeople
         of one ministry), the one whose words best match the topic, else the first."""
         best: tuple[float, str, list] | None = None
         terms = content_terms(about or question)
-        places = [t for t in salient_terms(about or "") if t in COUNTRIES]  # "canada"
+        places = answering.places_in(about or "")  # "canada"
         for name in names[:6]:
             spans = self.speaker_spans(name, about, filters)
             if len(names) > 1 and places:  # several hold the role: the one about that place
-                spans = [(p, s, e) for p, s, e in spans
-                         if set(places) <= normalise_for_match(f"{p.title} {p.text}")]
+                spans = [(p, s, e) for p, s, e in spans if answering.names_places(p, places)]
             fit = max((lexical_overlap(terms, p.text[s:e]) for p, s, e in spans), default=-1.0)
             if spans and (best is None or fit > best[0]):
                 best = (fit, name, spans)
         if best is None:
             return answering.not_found(question)
         _, speaker, spans = best
-        role = next(iter(self.speaker_roles().get(speaker, [])), "")
+        role = next(iter(self.speaker_roles(generation).get(speaker, [])), "")
         return answering.compose_speaker(question, speaker, spans, role)
 
     @reconnects

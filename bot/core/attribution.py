@@ -109,7 +109,7 @@ class People:
         if known:
             return known
         if (len(name.split()) < 2 and not (titled or alone)) or name.isupper() \
-                or _names_a_body(name):
+                or names_a_body(name):
             return None
         self.names.append(name)
         return name
@@ -161,8 +161,8 @@ _BODIES = frozenset("""huawei zte hikvision dahua kaspersky ericsson nokia samsu
     mobile networks network news times post daily""".split())
 
 
-def _names_a_body(name: str) -> bool:
-    """A name that is a company, body, outlet or place ("Huawei Spain"), not a person."""
+def names_a_body(name: str) -> bool:
+    """A name that is a company, body, outlet or place ("Huawei Spain", "UK"), not a person."""
     from bot.core.text import COUNTRIES, DEMONYMS
 
     words = [w.lower().strip(".,’'") for w in name.split()]
@@ -338,10 +338,8 @@ def _read(doc: Any, offset: int, people: People, quotes: Sequence[tuple[int, int
           focus: str | None) -> SentenceFacts:
     """The speech clauses, subject person and person mentions of one parsed sentence."""
     facts = SentenceFacts()
-    persons = _person_spans(doc, people)
-    titled = len(_titled_names(doc))
-    persons = [(span, people.add(name, titled=True)) for span, name in persons[:titled]] + \
-        [(span, people.add(name, alone=_lone_speaker(span))) for span, name in persons[titled:]]
+    persons = [(span, people.add(name, titled=titled, alone=not titled and _lone_speaker(span)))
+               for span, name, titled in _person_spans(doc, people)]
     persons = [(span, name) for span, name in persons if name]
     facts.places = [e.text for e in doc.ents if e.label_ in ("GPE", "NORP")]
     for span, canonical in persons:
@@ -392,11 +390,12 @@ def _is_speech_verb(token: Any) -> bool:
     return True
 
 
-def _person_spans(doc: Any, people: People) -> list[tuple[Any, str]]:
-    """Spans naming a person: PERSON entities, registered names, and proper-noun names that
-    carry a role ("trade envoy, Sun Beiling", "Minister Olaf Brenner")."""
-    found = _titled_names(doc)
-    taken = {t.i for span, _ in found for t in span}
+def _person_spans(doc: Any, people: People) -> list[tuple[Any, str, bool]]:
+    """Spans naming a person, and whether a title or role named them: titled names first
+    ("Mr Seely", "Minister Olaf Brenner"), then PERSON entities, registered names and
+    proper-noun names that carry a role ("trade envoy, Sun Beiling")."""
+    found = [(span, name, True) for span, name in _titled_names(doc)]
+    taken = {t.i for span, _, _ in found for t in span}
     for ent in doc.ents:
         if any(t.i in taken for t in ent):
             continue
@@ -408,7 +407,7 @@ def _person_spans(doc: Any, people: People) -> list[tuple[Any, str]]:
                    or re.fullmatch(r"[A-Z]{2,}", w) or w.endswith(("’s", "'s"))]
             words = words[cut[-1] + 1:] if cut else words  # "Huawei VP Victor Zhang"
             if words and words[0][0].isupper():
-                found.append((ent, " ".join(words)))
+                found.append((ent, " ".join(words), False))
     return found
 
 
@@ -449,7 +448,7 @@ def _lone_speaker(span: Any) -> bool:
 def _names_a_person(role: str) -> bool:
     """A role phrase that holds someone's name after a title ("his spokesperson Khusela Diko")."""
     return any(not any(w.lower() in ROLE_WORDS for w in m.group(1).split())
-               and not _names_a_body(m.group(1)) for m in _ROLE_THEN_NAME.finditer(role))
+               and not names_a_body(m.group(1)) for m in _ROLE_THEN_NAME.finditer(role))
 
 
 def _has_role(doc: Any, span: Any) -> bool:

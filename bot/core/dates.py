@@ -44,11 +44,6 @@ class PartialDate:
         month = date(self.year, self.month, 1).strftime("%B")
         return f"{self.day} {month} {self.year}" if self.day else f"{month} {self.year}"
 
-    @property
-    def first_day(self) -> date:
-        """The first day of the period the date names."""
-        return date(self.year, self.month or 1, self.day or 1)
-
 
 def parse_partial_date(value: object) -> PartialDate | None:
     """A date, datetime or ISO-like string (YYYY, YYYY-MM, YYYY-MM-DD, a datetime's first 10

@@ -51,15 +51,16 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
     return None
 
 
-_SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|take|"
-                          r"respon(?:d|se)|statement|think|view|position|words|tell|told|stance|"
-                          r"write|wrote|warn|warned|argue|argued)\b", re.I)
+_SPEECH_CUES = re.compile(r"\b(?:say|said|says|quote|quotes|comments?|remarks?|reaction|react|"
+                          r"take\s+on|respon(?:d|se)|statement|think|view|position|words|tell|"
+                          r"told|stance|write|wrote|warn|warned|argue|argued)\b", re.I)
 _LEADING_TOPIC = re.compile(r"^\s*(?:['’]s\s+)?(?:on|about|regarding|re:?)\b", re.I)
-_NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china", "uk", "us", "spain", "canada"}
+_NOT_PEOPLE = {"huawei", "zte", "bt", "fcc", "eu", "china"}
 
 
 def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None:
     """A known speaker named in a question that asks for their words ("Breton on the EU?")."""
+    from bot.core.attribution import names_a_body
     from bot.core.quotes import aliases
 
     cue = _SPEECH_CUES.search(question)
@@ -67,7 +68,7 @@ def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None
         if name.lower() in _NOT_PEOPLE:
             continue
         for alias in sorted(aliases(name), key=len, reverse=True):
-            if alias.lower() in _NOT_PEOPLE:
+            if names_a_body(alias):  # "Spain" of a name like "Huawei Spain" in an older index
                 continue
             match = re.search(rf"(?<!\w){re.escape(alias)}(?:['’]s)?(?!\w)", question, re.I)
             leading = match and match.start() == 0 and _LEADING_TOPIC.match(question[match.end():])

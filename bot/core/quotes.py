@@ -8,13 +8,6 @@ from collections.abc import Iterable
 
 from bot.core.types import Quote
 
-SPEECH_VERBS = (
-    r"said|says|say|told|tells|added|adds|noted|notes|stated|states|explained|warned|warns|argued|"
-    r"insisted|stressed|emphasi[sz]ed|expressed|declined to comment|announced|announces|claimed|"
-    r"wrote|urged|described|commented|remarked|acknowledged|confirmed|denied|pledged|vowed|asserted|"
-    r"reiterated|cautioned|accused|called|criticised|criticized|responded|replied|maintained|"
-    r"observed|suggested|predicted|promised|admitted|indicated|declared|answered"
-)
 _QUOTE = re.compile(r"“([^”]{3,})”|\"([^\"]{3,})\"")
 
 
@@ -85,7 +78,7 @@ def resolve_role(query: str, roles: dict[str, list[str]]) -> list[str]:
     """Speakers whose roles, as the texts give them, match a user's description of a person
     ("Japan's chief cabinet secretary"): every office word of the query in their roles and
     most of its other words too. Best first; several when the texts give several people it."""
-    from bot.core.text import COUNTRIES, content_terms
+    from bot.core.text import COUNTRY_TERMS, content_terms
 
     wanted = role_terms(query)
     offices = {w for w in wanted if w in _OFFICES}
@@ -97,7 +90,7 @@ def resolve_role(query: str, roles: dict[str, list[str]]) -> list[str]:
     named = [w for w in re.findall(r"(?<=\s)[A-Z][\w-]+", query) if not w.isupper()]
     required = offices | (set(content_terms(" ".join(owners + named))) & wanted)
     if not owners:  # "the Chinese foreign ministry spokesperson": the nationality is the owner
-        required |= {w for w in wanted if w in COUNTRIES}
+        required |= {w for w in wanted if w in COUNTRY_TERMS}
     scored = []
     for name, found in roles.items():
         have = role_terms(" ".join(found))

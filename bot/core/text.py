@@ -42,7 +42,8 @@ COUNTRIES = frozenset(
     mongolia montenegro morocco myanmar nepal netherlands nigeria norway oman pakistan panama peru
     philippines poland portugal qatar romania russia rwanda serbia singapore slovakia slovenia spain
     sweden switzerland taiwan tanzania thailand tunisia turkey uganda ukraine uruguay uzbekistan
-    venezuela vietnam zambia zimbabwe nz uk usa eu southkorea southafrica korea holland uae""".split()
+    venezuela vietnam zambia zimbabwe nz uk usa eu southkorea southafrica korea holland
+    uae""".split()
 )
 DEMONYMS = {
     "japanese": "japan", "chinese": "china", "british": "uk", "britain": "uk", "english": "uk",
@@ -138,10 +139,16 @@ COUNTRY_DISPLAY = {"uk": "United Kingdom", "usa": "United States", "eu": "Europe
                    "southafrica": "South Africa", "holland": "Netherlands", "czech": "Czechia"}
 
 
+# Stemmed terms (what `normalise_for_match` and `salient_terms` give) -> country name, so
+# "France" (stem "franc") and "Portugal" (stem "portug") are found as countries too.
+_COUNTRY_BY_TERM = {stem(c): c for c in sorted(COUNTRIES) if DEMONYMS.get(c, c) == c}
+COUNTRY_TERMS = frozenset(_COUNTRY_BY_TERM)
+
+
 def country_token(text: str) -> str | None:
-    """The country a word or name stands for ("Britain's" -> "uk"), or None."""
-    found = [t for t in normalise_for_match(text) if t in COUNTRIES]
-    return found[0] if len(found) == 1 else None
+    """The country a word or name stands for ("Britain's" -> "uk", "French" -> "france")."""
+    found = {_COUNTRY_BY_TERM[t] for t in normalise_for_match(text) if t in _COUNTRY_BY_TERM}
+    return found.pop() if len(found) == 1 else None
 
 
 def country_label(token: str) -> str:

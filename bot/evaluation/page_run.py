@@ -12,6 +12,7 @@ from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.evaluation import pages as pageset
 from bot.evaluation import runner
+from bot.evaluation.baseline import langchain_store
 from bot.evaluation.metrics import judge, summarise
 
 
@@ -34,7 +35,7 @@ def run_pages(settings: Settings, verbose: bool = False, out: Path | None = None
               f"({time.perf_counter() - started:.1f} s)")
         assistant = Assistant(local)
         ours = runner.run(items, assistant)
-        db = _langchain(local, assistant)
+        db = langchain_store(local, assistant.store.client)
         naive = [judge(i, pageset.naive_answer(i.question, db), [], 0.0) for i in items]
     table = {"ours": {**summarise(ours), **pageset.page_metrics(ours)},
              "naive top chunk": {**summarise(naive), **pageset.page_metrics(naive)}}
@@ -63,16 +64,3 @@ def _print(table: dict, attribution: dict, n: int) -> None:
         print(f"{key:<24}{table['ours'][key]!s:>12}{table['naive top chunk'][key]!s:>18}")
     shown = {k: v for k, v in attribution.items() if k != "mistakes"}
     print("attribution: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
-
-
-def _langchain(settings: Settings, assistant: Assistant) -> object:
-    """LangChain's Chroma wrapper over the same collection, with the same model."""
-    from langchain_chroma import Chroma
-    from langchain_huggingface import HuggingFaceEmbeddings
-
-    from bot.core.embeddings import resolve_model_path
-
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(settings.embedding_model),
-                                       encode_kwargs={"normalize_embeddings": True})
-    return Chroma(client=assistant.store.client, collection_name=settings.collection,
-                  embedding_function=embeddings)

@@ -1,9 +1,10 @@
 """The real-page dev set: public pages nobody on the team wrote, questions about them, quotations.
 
 The repository holds only the page list (URL, the query that finds it, outlet), the questions and
-the quotations (`eval/pages/*.yaml`); the page texts live in `$VENDORBAN_DATA_DIR/devpages/<id>.json`
-and are filled by `python eval/pages/rebuild.py`. Answers are scored like the gold set, next to a
-naive baseline that shows its top retrieved chunk (LangChain's Chroma similarity search, k=1).
+the quotations (`eval/pages/*.yaml`); the page texts live in
+`$VENDORBAN_DATA_DIR/devpages/<id>.json` and are filled by `python eval/pages/rebuild.py`.
+Answers are scored like the gold set, next to a naive baseline that shows its top retrieved
+chunk (LangChain's Chroma similarity search, k=1).
 """
 
 from __future__ import annotations

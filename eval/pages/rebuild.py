@@ -1,8 +1,8 @@
-"""Fill the real-page dev set's cache: `$VENDORBAN_DATA_DIR/devpages/<id>.json`, one per listed page.
+"""Fill the real-page dev set's cache: one `$VENDORBAN_DATA_DIR/devpages/<id>.json` per page.
 
-    python eval/pages/rebuild.py                 # fetch every listed page that is not cached yet
-    python eval/pages/rebuild.py --import F.jsonl  # take page records from a file (one JSON per line)
-    python eval/pages/rebuild.py --check         # report what is cached and what is missing
+    python eval/pages/rebuild.py                   # fetch every listed page not cached yet
+    python eval/pages/rebuild.py --import F.jsonl  # take page records from a file (JSON lines)
+    python eval/pages/rebuild.py --check           # report what is cached and what is missing
 
 Page texts are third-party text: they stay in the untracked data dir, never in the repository.
 Fetching goes through ingest's fetcher (address checks, size and time limits); a machine without
