@@ -77,7 +77,9 @@ def test_question_outside_the_corpus_is_not_found(serve):
                                   b'{"question": "hi", "extra": 1}',
                                   b'{"question": "Huawei?", "filters": {"kind": "rumour"}}',
                                   b'{"question": "Huawei?", "filters": {"since": "last week"}}',
-                                  b'{"question": "Huawei?", "filters": {"until": "2018-13"}}'])
+                                  b'{"question": "Huawei?", "filters": {"until": "2018-13"}}',
+                                  b'{"question": "\\ud800 Huawei?"}',
+                                  b'{"question": "\\u200b\\u200b"}'])
 def test_malformed_json_is_400(serve, body):
     response = httpx.post(f"{serve().url}/api/ask", content=body,
                           headers={"Content-Type": "application/json"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.core.errors import InputError
@@ -80,8 +81,12 @@ def mentioned_speaker(question: str, known: list[str]) -> SpeakerQuestion | None
 
 
 def clean_question(question: str, max_chars: int) -> str:
-    """A question trimmed and bounded; InputError when empty or too long."""
-    question = " ".join((question or "").split())
+    """A question trimmed and bounded; InputError when empty, too long or not text."""
+    question = question or ""
+    if any("\ud800" <= c <= "\udfff" for c in question):  # a lone surrogate: no encoder takes it
+        raise InputError("That question holds characters that are not text; please retype it.")
+    question = "".join(c for c in question if unicodedata.category(c) != "Cf")  # zero-width
+    question = " ".join(question.split())
     if not question:
         raise InputError("Please ask a question, e.g. “What did Suga say?”")
     if len(question) > max_chars:
