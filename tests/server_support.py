@@ -111,9 +111,9 @@ class LiveServer:
             assert self.services.warmed.wait(60), "model and indexes did not load"
 
     def wait_idle(self, timeout: float = 20.0) -> None:
-        """Wait until no delivery task is running (fails after `timeout`)."""
+        """Wait until no answering or delivery task is running (fails after `timeout`)."""
         deadline = time.monotonic() + timeout
-        while self.services.delivery.tasks:
+        while self.services.delivery.tasks or self.app.state.workload.tasks:
             assert time.monotonic() < deadline, "deliveries still running"
             time.sleep(0.02)
 

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     api_token: SecretStr = Field(SecretStr(""), description="Bearer token for /api; empty = open.")
     max_body_bytes: int = Field(65536, ge=1024, description="Largest HTTP request body accepted.")
     rate_limit_per_minute: int = Field(20, ge=1, description="Chat requests per user per minute.")
+    max_queue_seconds: float = Field(
+        30.0, gt=0, description="Estimated seconds of queued answering past which new questions "
+                                "get a busy reply at once.")
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, description="On SIGTERM, seconds to finish queued answers; the rest are told "
+                                "to ask again.")
 
     # --- Slack and Mattermost
     slack_signing_secret: SecretStr = Field(SecretStr(""), description="Slack signing secret.")

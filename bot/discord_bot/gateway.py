@@ -12,12 +12,15 @@ from discord import app_commands
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
-from bot.discord_bot import commands
+from bot.discord_bot import commands, render
 from bot.discord_bot.commands import DESCRIPTIONS, OPTION_DESCRIPTIONS, Cooldown
+from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
 AUTOCOMPLETE_SECONDS = 2.0  # Discord drops autocomplete answers after 3 s
 NO_MENTIONS = discord.AllowedMentions.none()
+WORKERS = 4  # threads answering at once (the default executor's); sizes the admission estimate
+DEFAULT_QUEUE_SECONDS = 30.0  # the max_queue_seconds default, for callers without settings
 
 
 def require_token(settings: Settings) -> str:
@@ -40,17 +43,28 @@ def send_kwargs(payload: dict) -> dict:
 
 
 async def respond(interaction: discord.Interaction, assistant: Assistant, cooldown: Cooldown,
-                  name: str, options: dict) -> None:
-    """Cooldown check, defer at once, compute in a thread, deliver as a follow-up."""
-    if name in commands.COOLDOWN_COMMANDS:
-        wait = cooldown.retry_after(interaction.user.id)
-        if wait:
-            await interaction.response.send_message(commands.cooldown_message(wait),
-                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
+                  name: str, options: dict, workload: Workload) -> None:
+    """Cooldown and busy checks, defer at once, compute in a thread, deliver as a follow-up."""
+    wait = cooldown.retry_after(interaction.user.id) if name in commands.COOLDOWN_COMMANDS else 0
+    job = None if wait else workload.admit()
+    if job is None:
+        text = (commands.cooldown_message(wait) if wait
+                else RESTARTING if workload.draining else BUSY)
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+        return
+    async with job:
+        await _answer(interaction, assistant, name, options, job)
+
+
+async def _answer(interaction: discord.Interaction, assistant: Assistant, name: str,
+                  options: dict, job: Job) -> None:
     private = commands.is_private(name, options)
     await interaction.response.defer(thinking=True, ephemeral=private)
-    payload, failed = await asyncio.to_thread(commands.execute, assistant, name, options)
+    try:
+        payload, failed = await job.run(commands.execute, assistant, name, options)
+    except Restarting:
+        payload, failed = render.render_error(RESTARTING), True
     if failed and not private:
         # A deferred reply keeps the visibility chosen at defer time: drop the public "thinking"
         # message so the error can go to the caller alone.
@@ -59,8 +73,10 @@ async def respond(interaction: discord.Interaction, assistant: Assistant, cooldo
     await interaction.followup.send(**send_kwargs(payload), ephemeral=private or failed)
 
 
-def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands.Command]:
-    """The slash commands, bound to one assistant and one cooldown."""
+def make_commands(assistant: Assistant, cooldown: Cooldown,
+                  workload: Workload | None = None) -> list[app_commands.Command]:
+    """The slash commands, bound to one assistant, one cooldown and one workload."""
+    workload = workload or Workload(DEFAULT_QUEUE_SECONDS, WORKERS)
 
     @app_commands.command(name="ask", description=DESCRIPTIONS["ask"])
     @app_commands.describe(**OPTION_DESCRIPTIONS["ask"])
@@ -71,15 +87,15 @@ def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands
                   private: bool = False) -> None:
         await respond(interaction, assistant, cooldown, "ask",
                       {"question": question, "country": country, "vendor": vendor,
-                       "private": private})
+                       "private": private}, workload)
 
     @app_commands.command(name="quote", description=DESCRIPTIONS["quote"])
     @app_commands.describe(**OPTION_DESCRIPTIONS["quote"])
     async def quote(interaction: discord.Interaction,
                     speaker: app_commands.Range[str, 1, 100],
                     about: app_commands.Range[str, 1, 200] | None = None) -> None:
-        await respond(interaction, assistant, cooldown, "quote", {"speaker": speaker,
-                                                                  "about": about})
+        await respond(interaction, assistant, cooldown, "quote",
+                      {"speaker": speaker, "about": about}, workload)
 
     @quote.autocomplete("speaker")
     async def speaker_autocomplete(interaction: discord.Interaction,
@@ -98,12 +114,12 @@ def make_commands(assistant: Assistant, cooldown: Cooldown) -> list[app_commands
     async def sources(interaction: discord.Interaction,
                       search: app_commands.Range[str, 1, 100] | None = None,
                       page: app_commands.Range[int, 1, 1000] = 1) -> None:
-        await respond(interaction, assistant, cooldown, "sources", {"search": search,
-                                                                    "page": page})
+        await respond(interaction, assistant, cooldown, "sources",
+                      {"search": search, "page": page}, workload)
 
     @app_commands.command(name="about", description=DESCRIPTIONS["about"])
     async def about(interaction: discord.Interaction) -> None:
-        await respond(interaction, assistant, cooldown, "about", {})
+        await respond(interaction, assistant, cooldown, "about", {}, workload)
 
     return [ask, quote, sources, about]
 
@@ -121,28 +137,38 @@ async def on_tree_error(interaction: discord.Interaction,
 class VendorbanClient(discord.Client):
     """A discord.py client carrying the slash-command tree; needs no privileged intents."""
 
-    def __init__(self, settings: Settings, assistant: Assistant) -> None:
+    def __init__(self, settings: Settings, assistant: Assistant,
+                 workload: Workload | None = None) -> None:
         # guilds is not privileged; discord.py keeps its state consistent with it
         super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
-        for command in make_commands(assistant, Cooldown(settings.cooldown_seconds)):
+        self.workload = workload or Workload(settings.max_queue_seconds, WORKERS)
+        for command in make_commands(assistant, Cooldown(settings.cooldown_seconds),
+                                     self.workload):
             self.tree.add_command(command)
 
     async def on_ready(self) -> None:
         log.info("Discord gateway connected as %s", self.user)
 
 
-def build_client(settings: Settings, assistant: Assistant) -> VendorbanClient:
+def build_client(settings: Settings, assistant: Assistant,
+                 workload: Workload | None = None) -> VendorbanClient:
     """The client with its CommandTree, for `vendorban discord` or another process's loop."""
-    return VendorbanClient(settings, assistant)
+    return VendorbanClient(settings, assistant, workload)
 
 
-async def run_gateway(settings: Settings, assistant: Assistant) -> None:
-    """Connect to the gateway and serve the commands until cancelled (no command sync)."""
+async def run_gateway(settings: Settings, assistant: Assistant,
+                      workload: Workload | None = None) -> None:
+    """Connect to the gateway and serve the commands until cancelled (no command sync); alone
+    (no server's workload), queued answers are drained when it stops."""
     token = require_token(settings)
-    async with build_client(settings, assistant) as client:
-        await client.start(token)
+    async with build_client(settings, assistant, workload) as client:
+        try:
+            await client.start(token)
+        finally:
+            if workload is None:
+                await client.workload.drain(settings.shutdown_grace_seconds)
 
 
 async def sync_commands(settings: Settings, assistant: Assistant) -> tuple[list[str], str]:

@@ -12,10 +12,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -24,6 +25,7 @@ from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
 from bot.discord_bot import commands, render
+from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
 PATH = "/discord/interactions"
@@ -33,6 +35,7 @@ EPHEMERAL = 64
 MAX_SKEW_SECONDS = 300
 AUTOCOMPLETE_SECONDS = 2.0
 ATTEMPTS, RETRY_CAP_SECONDS, TIMEOUT_SECONDS = 3, 5.0, 10.0
+WORKERS = 4  # threads answering at once (the default executor's); sizes the admission estimate
 _TOKEN = re.compile(r"^[\w.\-]{1,500}$")  # interaction tokens and ids go into a URL path
 
 
@@ -132,18 +135,23 @@ class Webhook:
         return False
 
 
-def build_router(settings: Settings, assistant: Assistant,
+def build_router(settings: Settings, assistant: Assistant, workload: Workload | None = None,
                  clock: Callable[[], float] = time.time) -> APIRouter:
     """The interactions endpoint; answers 404 when no public key is configured."""
     router = APIRouter()
+    work = workload or Workload(settings.max_queue_seconds, WORKERS)
     key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
     cooldown = commands.Cooldown(settings.cooldown_seconds)
     webhook = Webhook(settings.discord_api_url)
 
-    async def answer(app_id: str, token: str, name: str, options: dict, private: bool) -> None:
-        payload, failed = await asyncio.to_thread(commands.execute, assistant, name, options)
+    async def answer(job: Job, app_id: str, token: str, name: str, options: dict,
+                     private: bool) -> None:
+        try:
+            payload, failed = await job.run(commands.execute, assistant, name, options)
+        except Restarting:
+            payload, failed = render.render_error(RESTARTING), True
         await webhook.deliver(app_id, token, payload, failed, private)
 
     async def autocomplete(data: dict) -> dict:
@@ -157,7 +165,7 @@ def build_router(settings: Settings, assistant: Assistant,
             names = []
         return {"type": CHOICES, "data": {"choices": [{"name": n, "value": n} for n in names]}}
 
-    def command(interaction: dict, background: BackgroundTasks) -> dict | JSONResponse:
+    def command(interaction: dict) -> dict | JSONResponse:
         data = _dict(interaction.get("data"))
         name, options = data.get("name"), options_of(data)
         if name not in commands.HANDLERS:
@@ -171,12 +179,16 @@ def build_router(settings: Settings, assistant: Assistant,
         token = str(interaction.get("token") or "")
         if not (_TOKEN.match(app_id) and _TOKEN.match(token)):
             return JSONResponse({"error": "missing application id or token"}, status_code=400)
+        job = work.admit()
+        if job is None:
+            return reply(RESTARTING if work.draining else BUSY)
         private = commands.is_private(name, options)
-        background.add_task(answer, app_id, token, name, options, private)
+        work.spawn(job, lambda job: answer(job, app_id, token, name, options, private),
+                   name="discord interaction reply")
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
 
     @router.post(PATH)
-    async def interactions(request: Request, background: BackgroundTasks):
+    async def interactions(request: Request):
         if key is None:
             log.info("Discord interaction refused: VENDORBAN_DISCORD_PUBLIC_KEY is not set")
             return JSONResponse({"error": "not found"}, status_code=404)
@@ -198,7 +210,7 @@ def build_router(settings: Settings, assistant: Assistant,
         if kind == AUTOCOMPLETE:
             return await autocomplete(_dict(interaction.get("data")))
         if kind == COMMAND:
-            return command(interaction, background)
+            return command(interaction)
         return JSONResponse({"error": "unsupported interaction type"}, status_code=400)
 
     return router
@@ -206,6 +218,14 @@ def build_router(settings: Settings, assistant: Assistant,
 
 def build_app(settings: Settings, assistant: Assistant) -> FastAPI:
     """A FastAPI app serving only the interactions endpoint (`vendorban discord --http`)."""
-    app = FastAPI(title="vendorban Discord interactions", docs_url=None, redoc_url=None)
-    app.include_router(build_router(settings, assistant))
+    workload = Workload(settings.max_queue_seconds, WORKERS)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await workload.drain(settings.shutdown_grace_seconds)
+
+    app = FastAPI(title="vendorban Discord interactions", docs_url=None, redoc_url=None,
+                  lifespan=lifespan)
+    app.include_router(build_router(settings, assistant, workload))
     return app

@@ -13,6 +13,7 @@ from bot.core.citations import answer_to_dict
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
 from bot.server.services import Services
+from bot.server.workload import BUSY, RESTARTING, Restarting, Workload
 
 
 class AskFilters(BaseModel):
@@ -88,7 +89,7 @@ class AskResponse(BaseModel):
     quotes: list[QuoteOut]
 
 
-def build_router(services: Services) -> APIRouter:
+def build_router(services: Services, workload: Workload) -> APIRouter:
     """The /api routes."""
     token = services.settings.api_token.get_secret_value().encode()
 
@@ -112,11 +113,20 @@ def build_router(services: Services) -> APIRouter:
                  responses={400: {"description": "Bad input"}, 401: {"description": "No token"},
                             413: {"description": "Body too large"},
                             429: {"description": "Slow down"},
-                            503: {"description": "Index empty or unavailable"}})
+                            503: {"description": "Busy, restarting, or index empty or "
+                                                 "unavailable (Retry-After when busy)"}})
     async def ask(body: AskRequest, response: Response) -> dict:
         """Answer a question from the corpus, with numbered citations."""
         filters = body.filters.as_filters() if body.filters else None
-        answer = await services.run_core(services.assistant.ask, body.question, filters)
+        job = workload.admit()
+        if job is None:
+            raise HTTPException(503, RESTARTING if workload.draining else BUSY,
+                                headers={"Retry-After": str(workload.retry_after())})
+        async with job:
+            try:
+                answer = await job.run(services.assistant.ask, body.question, filters)
+            except Restarting:
+                raise HTTPException(503, RESTARTING, headers={"Retry-After": "30"}) from None
         response.headers["Cache-Control"] = "no-store"
         return answer_to_dict(answer)
 

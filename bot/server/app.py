@@ -19,7 +19,8 @@ from bot.core.embeddings import get_embedder
 from bot.core.errors import BotError, EmptyIndexError, IndexUnavailableError, InputError
 from bot.server import api, mattermost, pages, slack
 from bot.server.limits import BodyLimit
-from bot.server.services import Services
+from bot.server.services import CORE_THREADS, Services
+from bot.server.workload import Workload
 
 log = logging.getLogger(__name__)
 STATUS_OF_ERROR: tuple[tuple[type[BotError], int], ...] = (
@@ -31,18 +32,20 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """The server for these settings; front ends without a configured secret stay unmounted."""
     services = Services(settings, assistant or Assistant(settings), clock=clock)
+    workload = Workload(settings.max_queue_seconds, CORE_THREADS, services.executor)
     app = FastAPI(title="vendorban", version="0.1.0", lifespan=_lifespan,
                   description="Cited answers about government bans on telecom vendors.")
     app.state.services = services
+    app.state.workload = workload
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     app.include_router(pages.build_router(services))
-    app.include_router(api.build_router(services))
+    app.include_router(api.build_router(services, workload))
     if settings.slack_signing_secret.get_secret_value():
-        app.include_router(slack.build_router(services))
+        app.include_router(slack.build_router(services, workload))
     if settings.mattermost_token.get_secret_value():
-        app.include_router(mattermost.build_router(services))
-    mount_discord_http(app, services)
+        app.include_router(mattermost.build_router(services, workload))
+    mount_discord_http(app, services, workload)
     return app
 
 
@@ -70,11 +73,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("slack mentions: not answered (VENDORBAN_SLACK_BOT_TOKEN is not set)")
     if not settings.api_token.get_secret_value():
         log.info("JSON API: open (VENDORBAN_API_TOKEN is not set)")
+    workload: Workload = app.state.workload
     warm_up = asyncio.create_task(asyncio.to_thread(_warm_up, services), name="warm-up")
-    gateway = start_discord(services)
+    gateway = start_discord(services, workload)
     try:
         yield
     finally:
+        # queued answers go out (or "ask again" replies) before the gateway and client close
+        await workload.drain(settings.shutdown_grace_seconds)
         for task in (warm_up, gateway):
             if task is not None:
                 task.cancel()
@@ -106,13 +112,14 @@ def _warm_up(services: Services) -> None:
 
 # ---- Discord in the same process: the gateway bot when a token is set, HTTP interactions always
 # ---- mounted (the router itself answers 404 until a public key is configured).
-def start_discord(services: Services) -> asyncio.Task | None:
+def start_discord(services: Services, workload: Workload) -> asyncio.Task | None:
     """With a Discord token, run `bot.discord_bot.gateway.run_gateway` as a background task."""
     if not services.settings.discord_token.get_secret_value():
         return None
     from bot.discord_bot.gateway import run_gateway
 
-    task = asyncio.create_task(run_gateway(services.settings, services.assistant), name="discord")
+    task = asyncio.create_task(run_gateway(services.settings, services.assistant, workload),
+                               name="discord")
     task.add_done_callback(_log_gateway_end)
     return task
 
@@ -122,11 +129,12 @@ def _log_gateway_end(task: asyncio.Task) -> None:
         log.error("the Discord gateway stopped", exc_info=task.exception())
 
 
-def mount_discord_http(app: FastAPI, services: Services) -> None:
+def mount_discord_http(app: FastAPI, services: Services, workload: Workload) -> None:
     """Mount Discord's HTTP interactions endpoint (`POST /discord/interactions`)."""
     from bot.discord_bot.http import build_router
 
-    app.include_router(build_router(services.settings, services.assistant))
+    app.include_router(build_router(services.settings, services.assistant, workload,
+                                    clock=services.clock))
 
 
 # ---- errors at the HTTP edge: JSON bodies {"error": ...}, never a traceback or a secret

@@ -11,11 +11,12 @@ from bot.server import render_markdown
 from bot.server.forms import parse_form
 from bot.server.services import Services
 from bot.server.slash import answer_slash_command
+from bot.server.workload import Workload
 
 log = logging.getLogger(__name__)
 
 
-def build_router(services: Services) -> APIRouter:
+def build_router(services: Services, workload: Workload) -> APIRouter:
     """Routes under /mattermost for an app whose command token is configured."""
     settings = services.settings
     expected = settings.mattermost_token.get_secret_value().encode()
@@ -36,8 +37,8 @@ def build_router(services: Services) -> APIRouter:
             log.warning("rejected a Mattermost command: wrong or missing token")
             raise HTTPException(401, "Invalid command token.")
         form = parse_form(body, required=("user_id", "response_url"))
-        return answer_slash_command(services, form, "mattermost", render_markdown.render,
-                                    render_markdown.searching)
+        return answer_slash_command(services, workload, form, "mattermost",
+                                    render_markdown.render, render_markdown.searching)
 
     return router
 

@@ -17,6 +17,7 @@ from bot.server.forms import parse_form
 from bot.server.limits import SeenSet
 from bot.server.services import Services
 from bot.server.slash import answer_slash_command
+from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 300  # Slack's replay window, also how long a signature is remembered
@@ -34,7 +35,7 @@ class _ServiceClock(Clock):
         return self._now()
 
 
-def build_router(services: Services) -> APIRouter:
+def build_router(services: Services, workload: Workload) -> APIRouter:
     """Routes under /slack for an app whose signing secret is configured."""
     settings = services.settings
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value(),
@@ -55,7 +56,7 @@ def build_router(services: Services) -> APIRouter:
     @router.post("/commands", summary="Slack slash command")
     async def slash_command(request: Request) -> dict:
         form = parse_form(await verified_body(request), required=("user_id", "response_url"))
-        return answer_slash_command(services, form, "slack", render_slack.render,
+        return answer_slash_command(services, workload, form, "slack", render_slack.render,
                                     render_slack.searching, {"replace_original": False})
 
     @router.post("/events", summary="Slack Events API")
@@ -75,7 +76,7 @@ def build_router(services: Services) -> APIRouter:
             log.info("ignored a retried or unidentified Slack event")
             return Response(status_code=200)
         if inner.get("type") == "app_mention" and not inner.get("bot_id"):
-            _on_mention(services, str(payload.get("team_id", "")), inner)
+            _on_mention(services, workload, str(payload.get("team_id", "")), inner)
         return Response(status_code=200)
 
     return router
@@ -88,7 +89,7 @@ def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, st
         return False
 
 
-def _on_mention(services: Services, team: str, event: dict) -> None:
+def _on_mention(services: Services, workload: Workload, team: str, event: dict) -> None:
     """Answer an app mention in its thread (through chat.postMessage), after the ack."""
     token = services.settings.slack_bot_token.get_secret_value()
     if not token:
@@ -102,14 +103,23 @@ def _on_mention(services: Services, team: str, event: dict) -> None:
     chat.public = True  # a thread reply is seen by the channel; help stays help
     target = {"channel": event.get("channel"),
               "thread_ts": event.get("thread_ts") or event.get("ts")}
-    url = services.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
+    api = services.settings.slack_api_url.rstrip("/")
+    reply = immediate_reply(chat, services.settings.max_question_chars)
+    job = workload.admit()
+    if job is None:  # only the asker sees why there is no answer
+        busy = {"text": RESTARTING if workload.draining else BUSY, "user": event.get("user")}
+        services.delivery.spawn(services.delivery.post(f"{api}/chat.postEphemeral",
+                                                       busy | target, token=token),
+                                name="slack busy reply")
+        return
 
-    async def answer() -> None:
-        reply = immediate_reply(chat, services.settings.max_question_chars)
-        if reply is None:
-            reply = await services.run_core(execute, services.assistant, chat)
-        message = render_slack.render(reply)
-        message.pop("response_type")
-        await services.delivery.post(url, message | target, token=token)
+    async def answer(job: Job) -> None:
+        try:
+            message = render_slack.render(reply or await job.run(execute, services.assistant,
+                                                                 chat))
+            message.pop("response_type")
+        except Restarting:
+            message = {"text": RESTARTING}
+        await services.delivery.post(f"{api}/chat.postMessage", message | target, token=token)
 
-    services.delivery.spawn(answer(), name="slack mention reply")
+    workload.spawn(job, answer, name="slack mention reply")

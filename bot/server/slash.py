@@ -1,4 +1,4 @@
-"""A verified slash command (Slack or Mattermost): rate limit, quick reply or ack + delivery later."""
+"""A verified slash command (Slack or Mattermost): rate limit, quick reply or ack, answer later."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Callable, Mapping
 
 from bot.server.commands import Reply, command_name, execute, immediate_reply, parse_request
 from bot.server.services import Services
+from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 Render = Callable[[Reply, str], dict]
 
 
-def answer_slash_command(services: Services, form: Mapping[str, str], platform: str,
-                         render: Render, searching: Callable[[str], dict],
+def answer_slash_command(services: Services, workload: Workload, form: Mapping[str, str],
+                         platform: str, render: Render, searching: Callable[[str], dict],
                          delayed_extra: Mapping[str, object] | None = None) -> dict:
-    """The immediate response; a question's answer is posted to `response_url` after it."""
+    """The immediate response; a question's answer is posted to `response_url` after it (or, when
+    the server restarts first, a reply asking the user to ask again)."""
     command = command_name(form.get("command", ""))
     wait = services.limiter.hit(f"{platform}:{form.get('team_id', '')}:{form['user_id']}")
     if wait:
@@ -24,11 +26,16 @@ def answer_slash_command(services: Services, form: Mapping[str, str], platform: 
     ready = immediate_reply(chat, services.settings.max_question_chars)
     if ready:
         return render(ready, command)
+    job = workload.admit()
+    if job is None:
+        return {"response_type": "ephemeral", "text": RESTARTING if workload.draining else BUSY}
 
-    async def answer_later() -> None:
-        reply = await services.run_core(execute, services.assistant, chat)
-        await services.delivery.post(form["response_url"],
-                                     render(reply, command) | dict(delayed_extra or {}))
+    async def answer_later(job: Job) -> None:
+        try:
+            message = render(await job.run(execute, services.assistant, chat), command)
+        except Restarting:
+            message = {"response_type": "ephemeral", "text": RESTARTING}
+        await services.delivery.post(form["response_url"], message | dict(delayed_extra or {}))
 
-    services.delivery.spawn(answer_later(), name=f"{platform} response_url delivery")
+    workload.spawn(job, answer_later, name=f"{platform} response_url delivery")
     return searching(form.get("text", ""))
