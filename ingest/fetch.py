@@ -1,22 +1,27 @@
-"""Safe HTTP fetching for URL and feed sources: bounded size, bounded redirects, no private hosts.
+"""Safe HTTP fetching for URL and feed sources: bounded size, time and redirects, no private hosts.
 
-A chat user may one day hand the bot a URL, so every hop is checked: the host is resolved and each
-address must be public (unless `allow_private_urls`), the connected peer is checked again (DNS can
-change between the check and the connection), redirects are followed by hand and re-checked.
+A chat user may one day hand the bot a URL, so every connection goes through `GuardedBackend`: it
+resolves the host once, refuses it unless every address passes `ingest.addresses` (unless
+`allow_private_urls`), and connects to exactly the address it checked, before any byte of a request
+is sent (no window for DNS rebinding). Redirects are followed by hand, each hop connecting through
+the same backend. One deadline bounds the whole fetch, redirects included: every network
+operation gets only the time left, so a server trickling bytes cannot keep a fetch alive.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
+import time
+import typing
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from bot.core.config import Settings
 from bot.core.errors import IngestError
+from ingest.addresses import AddressError, allowed_addresses
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
@@ -27,7 +32,6 @@ TEXT_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
     "text/xml", "application/feed+json",
 })
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -56,51 +60,80 @@ class Fetched:
             return self.content.decode("cp1252", errors="replace")
 
 
-def is_public(ip: IPAddress) -> bool:
-    """An address on the public internet (not private, loopback, link-local, reserved...)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, connecting only to checked addresses and keeping one deadline."""
+
+    def __init__(self, allow_private: bool, seconds: float) -> None:
+        self.allow_private = allow_private
+        self.deadline = time.monotonic() + seconds
+
+    def time_left(self, timeout: float | None, late: type[Exception]) -> float:
+        """The next operation's timeout: the phase's, capped by what is left of the deadline."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise late("the fetch deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+                    ) -> httpcore.NetworkStream:
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for ip in allowed_addresses(host, port, self.allow_private):
+            left = self.time_left(timeout, httpcore.ConnectTimeout)
+            try:  # an address literal: the kernel connects where we checked, no second lookup
+                stream = super().connect_tcp(str(ip), port, left, local_address, socket_options)
+                return DeadlineStream(stream, self)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address a host name resolves to."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise IngestError(f"cannot resolve host {host!r}") from exc
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+class DeadlineStream(httpcore.NetworkStream):
+    """A connected stream whose reads, writes and TLS handshake end by the fetch's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: GuardedBackend) -> None:
+        self.stream = stream
+        self.backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self.backend.time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self.backend.time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        left = self.backend.time_left(timeout, httpcore.ConnectTimeout)
+        secured = self.stream.start_tls(ssl_context, server_hostname, left)
+        return DeadlineStream(secured, self.backend)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self.stream.get_extra_info(info)
 
 
-def check_url(url: str, allow_private: bool) -> None:
-    """IngestError unless `url` is http(s) and every address of its host is allowed."""
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport over a `GuardedBackend` (no proxies: one would connect on our behalf)."""
+
+    def __init__(self, backend: GuardedBackend) -> None:
+        super().__init__(trust_env=False)
+        # httpx has no public way to hand httpcore a network backend: replace the pool it built.
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                             network_backend=backend)
+
+
+def check_url(url: str) -> None:
+    """IngestError unless `url` is an http(s) URL with a host and a valid port."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise IngestError(f"{url}: only http:// and https:// URLs can be fetched")
-    if allow_private:
-        return
     try:
-        addresses = resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except IngestError as exc:
-        raise IngestError(f"{url}: {exc}") from exc
-    except ValueError as exc:  # a port out of range
+        parts.port  # noqa: B018 -- raises for a port out of range
+    except ValueError as exc:
         raise IngestError(f"{url}: not a valid URL ({exc})") from exc
-    for ip in addresses:
-        if not is_public(ip):
-            host = parts.hostname if parts.hostname == str(ip) else f"{parts.hostname} ({ip})"
-            raise IngestError(f"{url}: refused, {host} is a private or local address; "
-                              "set VENDORBAN_ALLOW_PRIVATE_URLS=true to allow it")
-
-
-def _check_peer(response: httpx.Response, url: str, allow_private: bool) -> None:
-    """Refuse a response whose connected peer is private (DNS rebinding after check_url)."""
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if allow_private or not peer:
-        return
-    if not is_public(ipaddress.ip_address(str(peer[0]).split("%")[0])):
-        raise IngestError(f"{url}: refused, it connected to a private or local address")
 
 
 def fetch(url: str, settings: Settings, etag: str = "", last_modified: str = "") -> Fetched:
@@ -111,12 +144,12 @@ def fetch(url: str, settings: Settings, etag: str = "", last_modified: str = "")
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    # trust_env=False: an environment proxy would connect on our behalf and bypass the checks
-    with httpx.Client(timeout=settings.fetch_timeout, follow_redirects=False,
-                      trust_env=False, headers=headers) as client:
+    backend = GuardedBackend(settings.allow_private_urls, settings.fetch_timeout)
+    with httpx.Client(transport=GuardedTransport(backend), timeout=settings.fetch_timeout,
+                      follow_redirects=False, headers=headers) as client:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(current, settings.allow_private_urls)
+            check_url(current)
             fetched, location = _get(client, url, current, settings)
             if fetched is not None:
                 return fetched
@@ -129,13 +162,14 @@ def _get(client: httpx.Client, url: str, current: str,
     """One hop: (the response, "") or (None, the next URL) for a redirect."""
     try:
         with client.stream("GET", current) as response:
-            _check_peer(response, url, settings.allow_private_urls)
             if response.status_code in REDIRECTS:
                 location = response.headers.get("location", "")
                 if not location:
                     raise IngestError(f"{url}: redirect without a Location header")
                 return None, urljoin(current, location)
             return _read(response, url, current, settings.fetch_max_bytes), ""
+    except AddressError as exc:
+        raise IngestError(f"{url}: {exc}") from exc
     except httpx.TimeoutException as exc:
         raise IngestError(f"{url}: timed out after {settings.fetch_timeout:g} s") from exc
     except httpx.HTTPError as exc:
