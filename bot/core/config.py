@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +23,9 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Corpus ingested by default.")
     collection: str = Field("vendorban", description="Chroma collection name.")
     chroma_url: str = Field("", description="Chroma server URL; empty = embedded PersistentClient.")
+    chroma_timeout: float = Field(
+        10.0, gt=0, description="Seconds any call to the Chroma server may take before the index "
+                                "is reported unavailable.")
 
     # --- embeddings
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers name or path.")
@@ -93,7 +95,7 @@ class Settings(BaseSettings):
     feeds: list[str] = Field(default_factory=list, description="Feeds polled by `vendorban watch`.")
     watch_interval: float = Field(900.0, gt=0, description="Seconds between feed polls.")
 
-    @cached_property
+    @property  # not cached: a copied settings object (model_copy) must follow its own data_dir
     def chroma_path(self) -> Path:
         """Where the embedded Chroma keeps its files."""
         return self.data_dir / "chroma"

@@ -11,7 +11,9 @@ _ABBREV = {
     "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "a.m", "p.m",
     "approx", "dept", "fig", "art", "sec", "min", "hon", "rt",
 }
-_BOUNDARY = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])")
+# A boundary starts only where a run of .!? starts, and never gives back what it consumed: a
+# match attempt inside a long run ("......") would otherwise rescan the rest of it (quadratic).
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"”’')\]]*+(?=\s++[\"“‘'(\[]?[A-Z0-9])")
 _PARAGRAPH = re.compile(r"[^\n]+")
 
 
