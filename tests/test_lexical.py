@@ -111,7 +111,7 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
     first = LexicalIndex(cache_dir=cache)
     first.refresh(store)
     files = list(cache.glob("bm25-*.npz"))
-    assert [f.name for f in files] == [f"bm25-{store.chunks.id}-{store.generation()}.npz"]
+    assert [f.name for f in files] == [f"bm25-{store.chunks.id}-{store.version()}.npz"]
 
     def no_reading(*args):  # noqa: ANN002, ANN202
         raise AssertionError("read from Chroma although the cache holds this generation")
@@ -132,7 +132,7 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
     third.refresh(store)
     assert len(third.ids) == 2
     assert [f.name for f in cache.glob("bm25-*.npz")] == [
-        f"bm25-{store.chunks.id}-{store.generation()}.npz"]  # the old generation's is gone
+        f"bm25-{store.chunks.id}-{store.version()}.npz"]  # the old generation's is gone
 
 
 def test_an_unreadable_cache_is_ignored_and_rebuilt(settings, tmp_path, caplog):
@@ -143,7 +143,7 @@ def test_an_unreadable_cache_is_ignored_and_rebuilt(settings, tmp_path, caplog):
     store = Store(settings)
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / f"bm25-{store.chunks.id}-{store.generation()}.npz").write_bytes(b"not a zip")
+    (cache / f"bm25-{store.chunks.id}-{store.version()}.npz").write_bytes(b"not a zip")
     lexical = LexicalIndex(cache_dir=cache)
     lexical.refresh(store)
     assert len(lexical.ids) == 1 and "unreadable lexical index cache" in caplog.text

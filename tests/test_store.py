@@ -150,4 +150,4 @@ def test_a_rebuild_leaves_one_lexical_cache_file(settings, corpus_copy, monkeypa
     Store(settings).rebuild()
     assert assistant.ask("Why did the GCSB reject Spark's proposal to use Huawei?").found
     files = [f.name for f in folder.glob("bm25-*.npz")]
-    assert files == [f"bm25-{assistant.store.chunks.id}-{assistant.store.generation()}.npz"]
+    assert files == [f"bm25-{assistant.store.chunks.id}-{assistant.store.version()}.npz"]

@@ -36,14 +36,24 @@ R = TypeVar("R")
 
 def reconnects(method: Callable[..., R]) -> Callable[..., R]:
     """On IndexUnavailableError forget the store, so the next call connects afresh; when the
-    collection was replaced (a rebuild elsewhere), reopen it and try once more at once."""
+    collection was replaced (a rebuild elsewhere), reopen it and try once more at once. Only
+    the outermost call in a thread does this: nested ones would multiply the attempts."""
     @functools.wraps(method)
     def wrapper(self: Assistant, *args: object, **kwargs: object) -> R:
+        if getattr(_calls, "depth", 0):
+            return method(self, *args, **kwargs)
+        _calls.depth = 1
         try:
-            return _forgetting_store(self, method, *args, **kwargs)
-        except IndexReplacedError:
-            return _forgetting_store(self, method, *args, **kwargs)
+            try:
+                return _forgetting_store(self, method, *args, **kwargs)
+            except IndexReplacedError:
+                return _forgetting_store(self, method, *args, **kwargs)
+        finally:
+            _calls.depth = 0
     return wrapper
+
+
+_calls = threading.local()  # depth of reconnects-wrapped calls in this thread
 
 
 def _forgetting_store(assistant: Assistant, method: Callable[..., R], *args: object,
@@ -80,16 +90,17 @@ class Assistant:
     def retriever(self) -> Retriever:
         """Hybrid retrieval over the store (its BM25 side index built on first use)."""
         store = self.store
-        if self._retriever is None or self._retriever.store is not store:
-            self._retriever = Retriever(store)
-        return self._retriever
+        with self._lock:  # one Retriever (one BM25 build) when a question races the warm-up
+            if self._retriever is None or self._retriever.store is not store:
+                self._retriever = Retriever(store)
+            return self._retriever
 
     # ---- index facts
     @reconnects
     def records(self, generation: object = UNREAD) -> dict[str, dict]:
         """Document records, cached until the index generation changes."""
         if generation is UNREAD:
-            generation = self.store.index_record().get("generation")
+            generation = self.store.version()
         if self._records is None or self._records[0] != generation:
             self._records = (generation, self.store.doc_records())
         return self._records[1]
@@ -135,7 +146,7 @@ class Assistant:
     def ensure_ready(self) -> object:
         """EmptyIndexError when there is nothing to answer from (counted once per generation);
         returns the generation read, for the rest of the question to reuse."""
-        generation = self.store.index_record().get("generation")  # cheaper than a count
+        generation = self.store.version()  # cheaper than a count
         if self._ready_at != generation:
             if self.store.count() == 0:
                 raise EmptyIndexError()
@@ -188,7 +199,7 @@ class Assistant:
                  generation: object = UNREAD) -> list[Passage]:
         """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
         if generation is UNREAD:
-            generation = self.store.index_record().get("generation")
+            generation = self.store.version()
         if vector is None:
             vector = get_embedder(self.settings).embed([question])[0]
         k = k or self.settings.top_k

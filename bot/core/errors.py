@@ -39,3 +39,11 @@ class InputError(BotError):
 
 class IngestError(BotError):
     """One source could not be ingested; the message names it and the problem."""
+
+
+class IndexChangedError(IndexReplacedError):
+    """Another process wrote to the embedded index and this process's view of it was stale."""
+
+    def __init__(self) -> None:
+        IndexUnavailableError.__init__(
+            self, "The index was just updated by another process; try again.")

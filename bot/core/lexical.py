@@ -19,13 +19,16 @@ import logging
 import math
 import os
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.core.errors import IndexUnavailableError
 from bot.core.text import content_terms
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ K1, B = 1.5, 0.75
 BACKGROUND_AT = 20_000
 MASK_CACHE = 64
 UNREAD = object()  # "read the store's generation yourself" (callers that have read it pass it)
+BACKOFF_FIRST, BACKOFF_MAX = 2.0, 120.0  # seconds before a failed build is tried again
 CACHE_VERSION = 2  # of the saved snapshot's layout and tokens (2: capitals map to countries)
 
 
@@ -294,37 +298,70 @@ def load_snapshot(path: Path, generation: object) -> Snapshot | None:
 
 
 class LexicalIndex:
-    """The current snapshot, refreshed when the store's generation changes."""
+    """The current snapshot, refreshed when the store's version changes."""
 
-    def __init__(self, background_at: int = BACKGROUND_AT,
-                 cache_dir: Path | None = None) -> None:
+    def __init__(self, background_at: int = BACKGROUND_AT, cache_dir: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.background_at = background_at
         self.cache_dir = cache_dir
         self.snapshot: Snapshot | None = None
+        self.clock = clock
+        self.failures = 0  # builds failed in a row
+        self._retry_at = -math.inf  # no build starts before this (clock time)
         self._lock = threading.Lock()  # one build at a time
 
     @property
     def ids(self) -> list[str]:
         return self.snapshot.ids if self.snapshot else []
 
-    def refresh(self, store: Store, generation: object = UNREAD) -> None:
-        """Rebuild when the store's generation differs from the one indexed.
+    def is_current(self, generation: object) -> bool:
+        """True when the snapshot indexes exactly this version of the store."""
+        snapshot = self.snapshot
+        return snapshot is not None and snapshot.generation == generation
 
-        The generation is read before the build, so writes that land during it make the next
+    def refresh(self, store: Store, generation: object = UNREAD) -> object:
+        """Rebuild when the store's version differs from the one indexed; returns the version.
+
+        The version is read before the build, so writes that land during it make the next
         refresh build again. A large index that changed is rebuilt in the background while the
-        previous snapshot keeps answering (dense retrieval from Chroma is always current).
+        previous snapshot keeps answering (dense retrieval from Chroma is always current). After
+        a failed build the next waits (BACKOFF_FIRST, doubling up to BACKOFF_MAX seconds), so a
+        broken index is not read whole again on every question.
         """
         if generation is UNREAD:
-            generation = store.index_record().get("generation")
+            generation = store.version()
         current = self.snapshot
-        if current is not None and current.generation == generation:
-            return
+        if self.is_current(generation) or (current is not None and self._backing_off()):
+            return generation
         if current is not None and len(current) > self.background_at:
             self._build_in_background(store, generation)
-            return
+            return generation
         with self._lock:
-            if self.snapshot is None or self.snapshot.generation != generation:
-                self.snapshot = build(store, generation, self.cache_dir)
+            if not self.is_current(generation):
+                if self._backing_off():  # a build just failed: no snapshot to answer with
+                    raise IndexUnavailableError(
+                        "The search index could not be built; try again shortly.")
+                self._build(store, generation, fallback=current is not None)
+        return generation
+
+    def _backing_off(self) -> bool:
+        return self.clock() < self._retry_at
+
+    def _build(self, store: Store, generation: object, fallback: bool) -> None:
+        """Build under the lock; a failure starts the backoff and is raised when there is no
+        older snapshot to keep answering with."""
+        try:
+            self.snapshot = build(store, generation, self.cache_dir)
+        except Exception:
+            self.failures += 1
+            self._retry_at = self.clock() + min(BACKOFF_FIRST * 2 ** (self.failures - 1),
+                                                BACKOFF_MAX)
+            if not fallback:
+                raise
+            log.exception("lexical index rebuild failed (%d in a row); the previous one "
+                          "answers meanwhile", self.failures)
+        else:
+            self.failures, self._retry_at = 0, -math.inf
 
     def _build_in_background(self, store: Store, generation: object) -> None:
         if self._lock.locked():
@@ -332,12 +369,8 @@ class LexicalIndex:
 
         def work() -> None:
             with self._lock:
-                if self.snapshot is not None and self.snapshot.generation == generation:
-                    return
-                try:
-                    self.snapshot = build(store, generation, self.cache_dir)
-                except Exception:  # the old snapshot keeps answering; the next refresh retries
-                    log.exception("lexical index rebuild failed")
+                if not self.is_current(generation) and not self._backing_off():
+                    self._build(store, generation, fallback=True)
 
         threading.Thread(target=work, name="lexical-rebuild", daemon=True).start()
 

@@ -74,7 +74,7 @@ def lexical_overlap(question_terms: list[str], text: str) -> float:
 
 
 class Retriever:
-    """Hybrid retrieval over one store; the BM25 side index follows the store's generation."""
+    """Hybrid retrieval over one store; the BM25 side index follows the store's version."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -85,8 +85,8 @@ class Retriever:
                  filters: Filters | None = None, newest_first: bool = False,
                  generation: object = UNREAD) -> list[Passage]:
         """Top-k passages: RRF of dense and BM25 ranks, at most PER_DOC per document."""
-        self.lexical.refresh(self.store, generation)
-        dense = self._dense(vector, filters)
+        generation = self.lexical.refresh(self.store, generation)
+        dense = self._dense(vector, filters, self.lexical.is_current(generation))
         lexical = self.lexical.search(question, CANDIDATES, filters)
         fused: dict[str, float] = {}
         for rank, p in enumerate(dense):
@@ -106,16 +106,21 @@ class Retriever:
         head = max(3 * k, 24)  # only these can be returned: compare only these for duplicates
         return diversify(collapse_duplicates(ranked[:head]), k)
 
-    def _dense(self, vector, filters: Filters | None) -> list[Passage]:  # noqa: ANN001
+    def _dense(self, vector, filters: Filters | None,  # noqa: ANN001
+               current: bool = True) -> list[Passage]:
         """Nearest chunks; a narrow filter searches among the ids its in-memory mask allows.
 
         Chroma's own filtered search first collects the matching ids from SQLite: 100-280 ms at
         100k chunks, where a search restricted to ids known in memory takes 25-35 ms. A broad
-        filter (a quarter of the chunks or more) takes Store.query's unfiltered fast path.
+        filter (a quarter of the chunks or more) takes Store.query's unfiltered fast path. While
+        the side index lags the store (`current` False: a rebuild in the background), its ids
+        would miss new documents, so Chroma filters.
         """
         where = filters.where() if filters else None
         if where is None:
             return self.store.query(vector, CANDIDATES)
+        if not current:
+            return self.store.query(vector, CANDIDATES, where)
         allowed = self.lexical.matching_ids(filters)
         total = len(self.lexical.ids)
         if allowed is not None and len(allowed) <= MAX_IDS and len(allowed) * BROAD < total:

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.core.config import Settings
-from bot.core.embeddings import get_embedder, model_id
-from bot.core.errors import (
-    BotError,
-    IndexReplacedError,
-    IndexUnavailableError,
-    ModelMismatchError,
+from bot.core.connection import (
+    connect,
+    forget_embedded,
+    index_error,
+    is_stale_view,
+    is_unreachable,
+    unavailable,
 )
+from bot.core.embeddings import get_embedder, model_id
+from bot.core.errors import BotError, IndexChangedError, ModelMismatchError
 from bot.core.metadata_filter import Unsupported, indexable, matches
 from bot.core.types import Passage
 
@@ -42,34 +47,6 @@ REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes dur
 INT_FLAGS = {"flags": "int"}
 PAGE = 1000  # rows per read when reading a whole collection (see Store.pages)
 OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
-
-
-def unavailable(settings: Settings, exc: BaseException) -> IndexUnavailableError:
-    """The user-facing error for an index that cannot be reached."""
-    where = f" (Chroma server at {settings.chroma_url})" if settings.chroma_url else ""
-    return IndexUnavailableError(
-        f"The index{where} is unavailable right now; try again shortly. ({type(exc).__name__})"
-    )
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """True for errors that mean the Chroma server cannot be reached (not a bad request)."""
-    import httpx
-
-    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
-        return True
-    return "could not connect to a chroma server" in str(exc).lower()
-
-
-def index_error(settings: Settings, exc: Exception) -> BotError | None:
-    """The user-facing error for a Chroma failure that is not a bad request, else None."""
-    from chromadb.errors import NotFoundError
-
-    if isinstance(exc, NotFoundError):  # our collection was deleted: replaced by a rebuild
-        return IndexReplacedError()
-    if is_unreachable(exc):
-        return unavailable(settings, exc)
-    return None
 
 
 def flag(kind: str, value: str) -> str:
@@ -92,58 +69,64 @@ def _embedding_function(settings: Settings):  # noqa: ANN202 - chromadb type, im
     return ProjectEmbedding()
 
 
-def connect(settings: Settings):  # noqa: ANN201 - a chromadb client
-    """An embedded PersistentClient, or an HttpClient when `chroma_url` is set."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        except Exception as exc:
-            raise unavailable(settings, exc) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-
-
 class Store:
     """Reads and writes chunks and document records in Chroma."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
-        self.client = client if client is not None else connect(settings)
+        self.embedded = not settings.chroma_url
         self.model = model_id(settings.embedding_model)
-        self._recover_rebuild()
-        self.chunks = self._open(settings.collection, {"embedding_model": self.model, **INT_FLAGS})
+        self._reopening = threading.Lock()
+        self.client = client if client is not None else connect(settings)
+        self.chunks, self.docs = self._open_collections(self.client)
         self.int_flags = (self.chunks.metadata or {}).get("flags") == "int"
-        self.docs = self._open(f"{settings.collection}_docs", {"kind": "document registry"})
-        self._check_model()
+        self.opened_at = _token(self.index_record())  # the contents this client has seen
+
+    def _open_collections(self, client: Any) -> tuple[Any, Any]:
+        self._recover_rebuild(client)
+        chunks = self._open(client, self.settings.collection,
+                            {"embedding_model": self.model, **INT_FLAGS})
+        docs = self._open(client, f"{self.settings.collection}_docs", {"kind": "document registry"})
+        self._check_model(chunks)
+        return chunks, docs
+
+    def reopen(self, seen: str | None = None) -> None:
+        """Open the embedded index afresh (see connection.forget_embedded); `seen` is the token
+        that prompted it, so threads that noticed the same write reopen once."""
+        with self._reopening:
+            if seen is not None and seen == self.opened_at:
+                return
+            client = connect(self.settings, fresh=True)
+            chunks, docs = self._open_collections(client)
+            with self.reachable():
+                token = seen or _token(_index_record(docs))
+            # a question under way keeps the objects it already read
+            self.client, self.chunks, self.docs, self.opened_at = client, chunks, docs, token
+            self.int_flags = (chunks.metadata or {}).get("flags") == "int"  # a reindex sets it
+        log.info("reopened the embedded index: another process wrote to it")
 
     @contextmanager
     def reachable(self) -> Iterator[None]:
-        """Turn 'server unreachable' failures inside the block into IndexUnavailableError."""
+        """Turn Chroma failures that are not bugs into BotErrors: an unreachable server into
+        IndexUnavailableError, a stale embedded view into IndexChangedError (after which the
+        next Store or `reopen` reads the files afresh). Anything else is a bug: raised as is."""
         try:
             yield
         except BotError:
             raise
         except Exception as exc:
             error = index_error(self.settings, exc)
+            if error is None and is_stale_view(self.settings, exc):
+                forget_embedded(self.settings)
+                self.opened_at = ""  # the next version() reopens this store
+                error = IndexChangedError()
             if error is not None:
                 raise error from exc
             raise
 
-    def _open(self, name: str, metadata: dict):  # noqa: ANN202
+    def _open(self, client: Any, name: str, metadata: dict):  # noqa: ANN202
         try:
-            return self.client.get_or_create_collection(
+            return client.get_or_create_collection(
                 name,
                 metadata=metadata,
                 configuration={"hnsw": HNSW},
@@ -152,16 +135,16 @@ class Store:
         except Exception as exc:
             if "embedding function" in str(exc).lower():
                 raise ModelMismatchError(str(exc)) from exc
-            raise unavailable(self.settings, exc) from exc
+            if is_unreachable(exc):
+                raise unavailable(self.settings, exc) from exc
+            raise
 
-    def _recover_rebuild(self) -> None:
+    def _recover_rebuild(self, client: Any) -> None:
         """Finish a rebuild interrupted between its two renames (the chunks collection is
         missing): the complete copy, else the original, takes the name back."""
         name = self.settings.collection
-        try:
-            existing = {c.name: c for c in self.client.list_collections()}
-        except Exception as exc:
-            raise unavailable(self.settings, exc) from exc
+        with self.reachable():
+            existing = {c.name: c for c in client.list_collections()}
         if name in existing:
             return
         copy = existing.get(f"{name}{REBUILDING}")
@@ -222,8 +205,8 @@ class Store:
         self.mark_updated()
         return copied
 
-    def _check_model(self) -> None:
-        built_with = (self.chunks.metadata or {}).get("embedding_model")
+    def _check_model(self, chunks: Any) -> None:
+        built_with = (chunks.metadata or {}).get("embedding_model")
         if built_with and built_with != self.model:
             raise ModelMismatchError(
                 f"The index was built with the embedding model {built_with!r} but "
@@ -304,29 +287,40 @@ class Store:
         self.docs.delete(ids=[doc_id])
 
     def mark_updated(self) -> None:
-        """Bump the index generation so other processes refresh their side indexes."""
+        """Give the index a new version so other processes refresh their side indexes.
+
+        The token is new for every write: two writers that read the same generation both write
+        generation + 1 (the counter is for people), but never the same token.
+        """
         generation = int(self.index_record().get("generation", 0)) + 1
-        record = {"generation": generation, "updated_at": time.time()}
+        token = uuid.uuid4().hex
+        record = {"generation": generation, "token": token, "updated_at": time.time()}
         with self.reachable():
             self.docs.upsert(ids=[INDEX_RECORD], metadatas=[record], embeddings=[[1.0]])
+        self.opened_at = token  # this process's own write: its client has it already
 
     def index_record(self) -> dict:
-        """The index's generation counter and last update time."""
+        """The index's generation counter, version token and last update time."""
         with self.reachable():
-            got = self.docs.get(ids=[INDEX_RECORD], include=["metadatas"])
-        return (got["metadatas"] or [{}])[0] or {}
+            return _index_record(self.docs)
 
     def generation(self) -> int:
-        """The index generation: changes whenever any process writes; one small read to poll."""
+        """The index generation counter (for people; two concurrent writers can share one)."""
         return int(self.index_record().get("generation", 0))
+
+    def version(self) -> str:
+        """A token that changes whenever any process writes; one small read to poll. An
+        embedded store that sees another process's write reopens its client first."""
+        token = _token(self.index_record())
+        if self.embedded and token != self.opened_at:
+            self.reopen(token)
+        return token
 
     # ---- chunks
     def count(self) -> int:
         """Number of chunks in the index."""
-        try:
+        with self.reachable():
             return self.chunks.count()
-        except Exception as exc:
-            raise index_error(self.settings, exc) or unavailable(self.settings, exc) from exc
 
     def query(self, vector: Sequence[float], k: int, where: dict | None = None,
               ids: Sequence[str] | None = None) -> list[Passage]:
@@ -356,18 +350,13 @@ class Store:
 
     def _query(self, vector: Sequence[float], k: int, where: dict | None,
                ids: Sequence[str] | None = None) -> list[Passage]:
-        try:
+        with self.reachable():
             got = self.chunks.query(
                 query_embeddings=[list(map(float, vector))], n_results=k,
                 where=indexable(where, self.int_flags) or None,
                 ids=list(ids) if ids is not None else None,
                 include=["documents", "metadatas", "distances"],
             )
-        except Exception as exc:
-            error = index_error(self.settings, exc)
-            if error is not None:
-                raise error from exc
-            raise IndexUnavailableError(f"The index is unavailable right now: {exc}") from exc
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                    strict=True)
         return [to_passage(i, d, m, 1.0 - dist) for i, d, m, dist in rows]
@@ -393,6 +382,16 @@ class Store:
         sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, np.float32)
         rows = zip(got["ids"], got["documents"], got["metadatas"], sims, strict=True)
         return [to_passage(i, d, m, float(s)) for i, d, m, s in rows]
+
+
+def _index_record(docs: Any) -> dict:
+    got = docs.get(ids=[INDEX_RECORD], include=["metadatas"])
+    return (got["metadatas"] or [{}])[0] or {}
+
+
+def _token(record: dict) -> str:
+    """The version token of an index record (older records have only the counter)."""
+    return str(record.get("token") or record.get("generation", 0))
 
 
 def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
