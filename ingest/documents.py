@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from pathlib import Path
+import os
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -28,6 +30,24 @@ def doc_id_for(url: str, source: str) -> str:
     """Deterministic document id: from the URL when there is one, else from the source path."""
     key = url.strip() or source
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def path_key(file: Path, root: Path) -> str:
+    """A file's identity however its path was typed: "<root folder's name>/<path inside it>".
+
+    `root` is the folder or file given to ingest (a file counts as inside its folder), so
+    `corpus/a.md`, `/abs/corpus/a.md`, `./corpus/` and a moved `corpus/` folder all give
+    "corpus/a.md". Not resolved through symlinks: a linked file keeps its place in the tree.
+    """
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    inside = os.path.relpath(os.path.abspath(file), base)
+    return PurePosixPath(os.path.basename(base), *Path(inside).parts).as_posix()
+
+
+def keyed_by(docs: list[Document], key: str) -> list[Document]:
+    """Documents whose id came from their source path, re-identified by `key` (see path_key)."""
+    return [replace(d, doc_id=doc_id_for("", key))
+            if not d.url.strip() and d.doc_id == doc_id_for("", d.source) else d for d in docs]
 
 
 def read_text(path: Path) -> str:

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.attribution import AttributionResult, attribute, attribute_many
@@ -22,9 +22,10 @@ from bot.core.types import Chunk, Document
 from ingest import sources
 from ingest.chunking import chunk_document
 from ingest.feeds import collect_feed
+from ingest.layout import unwrap
 
 log = logging.getLogger(__name__)
-CHUNKER_VERSION = "2"  # 2: attribution read from the text (bot.core.attribution)
+CHUNKER_VERSION = "3"  # 2: attribution read from the text (bot.core.attribution); 3: unwrapped
 ATTRIBUTION_GROUP = 64  # documents whose sentences are parsed together
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
 
@@ -181,7 +182,8 @@ def collect(paths: Iterable[Path | str], settings: Settings, report: IngestRepor
             continue
         roots.append(str(path))
         for file in sources.discover(path):
-            add_source(docs, str(file), lambda f=file: sources.load(f, str(f)), loaded, report)
+            add_source(docs, str(file), lambda f=file, r=path: sources.load_under(f, r),
+                       loaded, report)
     return docs, roots, loaded
 
 
@@ -225,6 +227,8 @@ def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
         if old and old.get("doc_hash") == digest:
             report.unchanged += 1
             continue
+        # the hash is of the text as read; a hard-wrapped text is stored unwrapped (same length)
+        doc = replace(doc, text=unwrap(doc.text))
         pending.append((doc, digest, "changed" if old else "new"))
     todo = []
     for start in range(0, len(pending), ATTRIBUTION_GROUP):  # parsed in shared batches

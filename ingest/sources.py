@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 from bot.core.config import Settings
 from bot.core.errors import IngestError
 from bot.core.types import Document
-from ingest.documents import document_from_fields, load_text_file, split_front_matter
+from ingest.documents import (
+    document_from_fields,
+    keyed_by,
+    load_text_file,
+    path_key,
+    split_front_matter,
+)
 from ingest.fetch import Fetched, fetch
 from ingest.html import document_from_html, load_html_file
 from ingest.pdf import document_from_pdf, load_pdf_file
@@ -62,6 +68,12 @@ def discover(path: Path) -> Iterator[Path]:
 def load(path: Path, source: str) -> list[Document]:
     """Documents of one file, through the loader for its suffix (plain text when unknown)."""
     return LOADERS.get(path.suffix.lower(), load_text_file)(path, source)
+
+
+def load_under(path: Path, root: Path) -> list[Document]:
+    """Documents of a file found under `root`; one without a url is identified by its place in
+    `root` (path_key), not by the path as typed, so another spelling of the path is no new one."""
+    return keyed_by(load(path, str(path)), path_key(path, root))
 
 
 def is_url(value: str) -> bool:

@@ -126,10 +126,10 @@ def test_a_failed_run_leaves_the_existing_index_intact(settings, tmp_path):
 
 
 def test_chunks_keep_exact_offsets_into_the_document(settings, corpus_copy):
-    from ingest.sources import load
+    from ingest.sources import load_under
 
     ingest([corpus_copy], settings, progress=False)
-    docs = {d.doc_id: d for f in corpus_copy.iterdir() for d in load(f, str(f))}
+    docs = {d.doc_id: d for f in corpus_copy.iterdir() for d in load_under(f, corpus_copy)}
     for p in Store(settings).get():
         assert docs[p.doc_id].text[p.start : p.end] == p.text
 
