@@ -10,10 +10,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.core.config import Settings
-from bot.core.errors import BotError, IngestError
+from bot.core.errors import IngestError
 from bot.core.types import Document
 from ingest.fetch import fetch
-from ingest.sources import load_url
+from ingest.sources import failure, load_url
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -104,8 +104,8 @@ def collect_feed(url: str, settings: Settings, report: IngestReport,
     """Documents of a feed's entries (those `wanted`); failures go to the report, not raised."""
     try:
         feed = read_feed(url, settings)
-    except BotError as exc:
-        report.failed.append((url, str(exc)))
+    except Exception as exc:  # noqa: BLE001 -- one feed's failure, whatever raised it
+        report.failed.append((url, failure(url, exc)))
         return []
     return collect_entries(feed, settings, report, wanted)
 
@@ -119,6 +119,6 @@ def collect_entries(feed: Feed, settings: Settings, report: IngestReport,
             continue
         try:
             docs.append(entry_document(entry, feed, settings))
-        except BotError as exc:
-            report.failed.append((entry.link, str(exc)))
+        except Exception as exc:  # noqa: BLE001 -- one article's failure, whatever raised it
+            report.failed.append((entry.link, failure(entry.link, exc)))
     return docs

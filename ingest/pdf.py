@@ -29,6 +29,11 @@ def page_texts(data: bytes, source: str) -> tuple[list[str], dict[str, Any]]:
         info = reader.metadata
     except PdfReadError as exc:
         raise IngestError(f"{source}: not a readable PDF ({exc})") from exc
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- pypdf raises KeyError, IndexError, TypeError...
+        problem = f"{type(exc).__name__}: {exc}"
+        raise IngestError(f"{source}: not a readable PDF ({problem})") from exc
     return pages, pdf_info(info)
 
 

@@ -195,8 +195,8 @@ def add_source(docs: dict[str, Document], source: str, load: Callable[[], list[D
         clash = next((d for d in new if _clashes(docs, d)), None)
         if clash is not None:
             raise IngestError(f"{source}: same document id (same url) as {docs[clash.doc_id].source}")
-    except BotError as exc:
-        report.failed.append((source, str(exc)))
+    except Exception as exc:  # noqa: BLE001 -- any failure of one source is that source's
+        report.failed.append((source, sources.failure(source, exc)))
         return
     docs.update((d.doc_id, d) for d in new)
     loaded.add(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.core.config import Settings
-from bot.core.errors import IngestError
+from bot.core.errors import BotError, IngestError
 from bot.core.types import Document
 from ingest.documents import (
     document_from_fields,
@@ -25,6 +26,7 @@ from ingest.pdf import document_from_pdf, load_pdf_file
 from ingest.timeline import FILE_PATTERN, load_timeline_file
 
 Loader = Callable[[Path, str], list[Document]]
+log = logging.getLogger(__name__)
 
 LOADERS: dict[str, Loader] = {
     ".md": load_text_file,
@@ -74,6 +76,16 @@ def load_under(path: Path, root: Path) -> list[Document]:
     """Documents of a file found under `root`; one without a url is identified by its place in
     `root` (path_key), not by the path as typed, so another spelling of the path is no new one."""
     return keyed_by(load(path, str(path)), path_key(path, root))
+
+
+def failure(source: str, exc: Exception) -> str:
+    """The one line reported for a source that could not be read, whatever was raised: a reader's
+    own bug (pypdf raises KeyError, IndexError, TypeError on some malformed PDFs) is that source's
+    failure, not the run's; its traceback goes to the debug log (`--verbose`)."""
+    if isinstance(exc, BotError):
+        return str(exc)
+    log.debug("%s: unexpected error while reading it", source, exc_info=exc)
+    return f"{source}: cannot read it ({type(exc).__name__}: {exc})"
 
 
 def is_url(value: str) -> bool:

@@ -13,6 +13,7 @@ from bot.core.errors import BotError
 from bot.core.store import Store
 from ingest.feeds import Feed, FeedEntry, collect_entries, read_feed
 from ingest.pipeline import IngestReport, ingest_documents
+from ingest.sources import failure
 
 log = logging.getLogger(__name__)
 STATE_FILE = "feeds.json"  # in the data directory: per feed, its validators and entries seen
@@ -49,9 +50,9 @@ def poll(feed_urls: Sequence[str], settings: Settings, store: Store | None = Non
         old = state.get(url, {})
         try:
             feed = read_feed(url, settings, old.get("etag", ""), old.get("last_modified", ""))
-        except BotError as exc:
+        except Exception as exc:  # noqa: BLE001 -- one feed's failure, whatever raised it
             log.info("feed %s is unavailable (will retry next round): %s", url, exc)
-            report.failed.append((url, str(exc)))
+            report.failed.append((url, failure(url, exc)))
             continue
         if feed.not_modified:
             continue

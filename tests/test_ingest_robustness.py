@@ -7,6 +7,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
 from bot.core.store import Store
 from ingest.pipeline import ingest
 from tests.conftest import CORPUS
@@ -68,3 +71,36 @@ def test_reingest_of_the_shipped_corpus_writes_nothing_and_ids_still_come_from_u
 
 def sha1(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+class BrokenReader:
+    """Stands in for pypdf's reader on a malformed file: it raises what pypdf raises there."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise KeyError("/Root")
+
+
+def crashing_loader(path: Path, source: str) -> list:
+    raise IndexError("list index out of range")
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("bad.pdf", "not a readable PDF (KeyError: '/Root')"),
+    ("bad.txt", "cannot read it (IndexError: list index out of range)"),
+])
+def test_any_exception_reading_one_file_is_its_one_error_line_and_the_rest_is_ingested(
+        tmp_path, monkeypatch, capsys, name, problem):
+    import pypdf
+
+    from ingest import sources
+
+    folder = notes(tmp_path / "notes", "Huawei")
+    (folder / name).write_bytes(b"%PDF-1.4 whatever")
+    monkeypatch.setattr(pypdf, "PdfReader", BrokenReader)
+    monkeypatch.setitem(sources.LOADERS, ".txt", crashing_loader)
+    monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    status = main(["ingest", "--quiet", str(folder)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert err.splitlines() == [f"error: {folder / name}: {problem}"]
+    assert out.startswith("1 new, 0 changed") and "1 failed" in out
