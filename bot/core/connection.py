@@ -22,9 +22,14 @@ def is_unreachable(exc: BaseException) -> bool:
     """True for errors that mean the Chroma server cannot be reached (not a bad request)."""
     import httpx
 
-    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
-        return True  # httpx.TimeoutException is a TransportError: a frozen server lands here
-    return "could not connect to a chroma server" in str(exc).lower()
+    seen: BaseException | None = exc
+    while seen is not None:  # chromadb re-raises some as ValueError(str(e)) inside `except`
+        if isinstance(seen, httpx.TransportError | ConnectionError | TimeoutError):
+            return True  # httpx.TimeoutException is a TransportError: a frozen server lands here
+        if "could not connect to a chroma server" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_stale_view(settings: Settings, exc: BaseException) -> bool:

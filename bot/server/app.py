@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from bot.server.services import CORE_THREADS, Services
 from bot.server.workload import Workload
 
 log = logging.getLogger(__name__)
+WARM_UP_RETRY_MAX = 30.0  # seconds between attempts to reach an index that was unavailable
 STATUS_OF_ERROR: tuple[tuple[type[BotError], int], ...] = (
     (InputError, 400), (EmptyIndexError, 503), (IndexUnavailableError, 503),
 )
@@ -91,15 +93,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _warm_up(services: Services) -> None:
     """Load the model, open the index and build the BM25 side index before the first question
     (readyz waits for this: at 100k chunks the side index takes about 25 s to build from Chroma,
-    about 1 s to load from its cache in the data directory)."""
+    about 1 s to load from its cache in the data directory). An index that cannot be reached yet
+    (a Chroma server still starting) is tried again in the background; /readyz says why."""
     try:
         get_embedder(services.settings).embed(["warm-up"])
         services.model_ready.set()
-        services.assistant.warm_up()
-        outdated = services.assistant.store.outdated_layout()
-        if outdated:
-            log.warning("the index has an older layout (%s): `vendorban reindex` rebuilds it "
-                        "without embedding anything again", "; ".join(outdated))
+        if not _open_index(services):
+            threading.Thread(target=_keep_opening, args=(services,), name="warm-up-retry",
+                             daemon=True).start()
     except BotError as exc:
         services.startup_problem = str(exc)
         log.error("not ready: %s", exc)
@@ -108,6 +109,36 @@ def _warm_up(services: Services) -> None:
         log.exception("warm-up failed")
     finally:
         services.warmed.set()
+
+
+def _open_index(services: Services) -> bool:
+    """Warm the index; False while it cannot be reached."""
+    try:
+        services.assistant.warm_up()
+    except IndexUnavailableError as exc:
+        services.startup_problem = str(exc)
+        log.warning("not ready yet: %s", exc)
+        return False
+    services.startup_problem = ""
+    outdated = services.assistant.store.outdated_layout()
+    if outdated:
+        log.warning("the index has an older layout (%s): `vendorban reindex` rebuilds it "
+                    "without embedding anything again", "; ".join(outdated))
+    return True
+
+
+def _keep_opening(services: Services) -> None:
+    """Try the index again, less often each time, until it answers (a daemon thread: it never
+    holds up shutdown)."""
+    delay = 1.0
+    try:
+        while not _open_index(services):
+            time.sleep(delay)  # a pause between attempts, not a wait for an event
+            delay = min(2 * delay, WARM_UP_RETRY_MAX)
+    except Exception:  # not a connection failure: the first question will meet it too
+        log.exception("warm-up failed")
+        return
+    log.info("the index is reachable now")
 
 
 # ---- Discord in the same process: the gateway bot when a token is set, HTTP interactions always

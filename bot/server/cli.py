@@ -9,7 +9,7 @@ import sys
 
 from bot.cli import command, ensure_corpus
 from bot.core.config import Settings
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, IndexUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.verbose:  # start-up lines (which front ends are on) are worth seeing
         logging.getLogger("bot").setLevel(logging.INFO)
-    ensure_corpus(settings)
+    try:
+        ensure_corpus(settings)
+    except IndexUnavailableError as exc:  # a Chroma server still starting: connect when it is up
+        log.warning("%s Serving anyway; /readyz reports not ready until it answers.", exc)
     sock = bind(args.host or settings.host, settings.port if args.port is None else args.port)
     host, port = sock.getsockname()[:2]
     app = create_app(settings, Assistant(settings))
