@@ -78,6 +78,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.onnx_export import ensure_export
 
         ensure_export(settings)  # once per data dir: later `ask`/`serve` can skip torch
+    for _, message in report.skipped:
+        print(f"warning: {message}", file=sys.stderr)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
     print(report.summary())

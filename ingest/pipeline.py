@@ -39,6 +39,7 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures: links not read
     chunks_embedded: int = 0
     seconds: float = 0.0
 
@@ -181,7 +182,7 @@ def collect(paths: Iterable[Path | str], settings: Settings, report: IngestRepor
             report.failed.append((str(path), f"{path}: no such file or directory"))
             continue
         roots.append(str(path))
-        for file in sources.discover(path):
+        for file in sources.discover(path, report.skipped):
             add_source(docs, str(file), lambda f=file, r=path: sources.load_under(f, r),
                        loaded, report)
     return docs, roots, loaded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,15 +57,40 @@ def readable(path: Path) -> bool:
     return suffix in LOADERS and (pattern is None or fnmatch.fnmatch(path.name.lower(), pattern))
 
 
-def discover(path: Path) -> Iterator[Path]:
-    """Files under `path` that some loader reads, in a stable order; `path` itself if a file."""
+def discover(path: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Files under `path` that some loader reads, in a stable order; `path` itself if a file.
+
+    Symbolic links to folders are not followed (so a link loop cannot loop); they and dangling
+    links are added to `skipped` as (path, why) instead of vanishing without a word.
+    """
     if path.is_file():
         yield path
         return
     for child in sorted(path.rglob("*")):
         hidden = any(part.startswith((".", "_")) for part in child.relative_to(path).parts)
-        if child.is_file() and not hidden and readable(child):
+        if hidden:
+            continue
+        if child.is_symlink() and not child.is_file():
+            if skipped is not None:
+                skipped.append((str(child), f"{child}: {unfollowed_link(child)}"))
+        elif child.is_file() and readable(child):
             yield child
+
+
+def unfollowed_link(link: Path) -> str:
+    """Why a symbolic link that is not a file is skipped, in a few words."""
+    target = os.readlink(link)
+    try:
+        real = link.resolve(strict=True)
+    except FileNotFoundError:
+        return f"skipped, a dangling symbolic link (to {target}, which does not exist)"
+    except (RuntimeError, OSError):  # RuntimeError: Python 3.11's "Symlink loop"
+        return f"skipped, a symbolic link loop (to {target})"
+    if real.is_dir() and (real == link.parent.resolve() or real in link.parent.resolve().parents):
+        return f"skipped, a symbolic link loop (to {target}, a folder containing it)"
+    if real.is_dir():
+        return f"skipped, a symbolic link to a folder (to {target}; links are not followed)"
+    return f"skipped, a symbolic link to something that is not a file (to {target})"
 
 
 def load(path: Path, source: str) -> list[Document]:

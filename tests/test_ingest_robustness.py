@@ -104,3 +104,24 @@ def test_any_exception_reading_one_file_is_its_one_error_line_and_the_rest_is_in
     assert status == 1
     assert err.splitlines() == [f"error: {folder / name}: {problem}"]
     assert out.startswith("1 new, 0 changed") and "1 failed" in out
+
+
+def test_symlink_loops_and_dangling_links_are_each_named_once_and_do_not_stop_ingest(
+        tmp_path, monkeypatch, capsys):
+    folder = notes(tmp_path / "notes", "Huawei")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "up").symlink_to("..")  # a loop through the folder holding it
+    (folder / "self").symlink_to("self")  # a link to itself
+    (folder / "gone.md").symlink_to("missing.md")  # dangling
+    (folder / "alias.md").symlink_to("huawei.md")  # a link to a file is read as before
+    monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    status = main(["ingest", "--quiet", str(folder)])
+    out, err = capsys.readouterr()
+    assert status == 0 and out.startswith("2 new, 0 changed")
+    assert sorted(err.splitlines()) == [
+        f"warning: {folder / 'gone.md'}: skipped, a dangling symbolic link "
+        "(to missing.md, which does not exist)",
+        f"warning: {folder / 'self'}: skipped, a symbolic link loop (to self)",
+        f"warning: {folder / 'sub' / 'up'}: skipped, a symbolic link loop "
+        "(to .., a folder containing it)",
+    ]
