@@ -25,6 +25,7 @@ from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
 from bot.discord_bot import commands, render
+from bot.server.delivery import NOT_SENT
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ PONG, CHANNEL_MESSAGE, DEFERRED, CHOICES = 1, 4, 5, 8  # response types
 EPHEMERAL = 64
 MAX_SKEW_SECONDS = 300
 AUTOCOMPLETE_SECONDS = 2.0
-ATTEMPTS, RETRY_CAP_SECONDS, TIMEOUT_SECONDS = 3, 5.0, 10.0
+ATTEMPTS, RETRY_CAP_SECONDS, TIMEOUT_SECONDS, CONNECT_SECONDS = 3, 5.0, 30.0, 5.0
 WORKERS = 4  # threads answering at once (the default executor's); sizes the admission estimate
 _TOKEN = re.compile(r"^[\w.\-]{1,500}$")  # interaction tokens and ids go into a URL path
 
@@ -107,7 +108,8 @@ class Webhook:
                       private: bool) -> bool:
         """Edit the deferred response; an error after a public defer goes to the caller alone."""
         base = f"{self.api_url}/webhooks/{app_id}/{token}"
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+        timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=min(CONNECT_SECONDS, TIMEOUT_SECONDS))
+        async with httpx.AsyncClient(timeout=timeout) as client:
             if failed and not private:
                 await self._send(client, "DELETE", f"{base}/messages/@original", None)
                 return await self._send(client, "POST", base, {**payload, "flags": EPHEMERAL})
@@ -127,8 +129,12 @@ class Webhook:
                 elif response.status_code < 500:
                     log.warning("discord webhook %s refused: HTTP %s", method, response.status_code)
                     return False
-            except httpx.HTTPError as exc:
+            except NOT_SENT as exc:  # the request never left: safe to send again
                 log.warning("discord webhook %s failed: %s", method, type(exc).__name__)
+            except httpx.HTTPError as exc:  # sent, maybe received: a second POST would duplicate
+                log.warning("discord webhook %s may not have arrived (%s); not sent again",
+                            method, type(exc).__name__)
+                return False
             if attempt + 1 < ATTEMPTS:
                 await asyncio.sleep(min(delay, RETRY_CAP_SECONDS))
         log.error("discord webhook %s gave up after %d attempts", method, ATTEMPTS)

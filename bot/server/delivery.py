@@ -1,4 +1,9 @@
-"""Delayed replies: POSTs to a response_url or Slack's Web API, retried, after the request."""
+"""Delayed replies: POSTs to a response_url or Slack's Web API, after the request.
+
+A post is retried only when it certainly did not arrive (the connection was never made) or when
+the receiver said it failed (5xx, 429): a post that timed out while waiting for the answer may have
+been delivered, and posting it again would show the user the same answer twice.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 
 log = logging.getLogger(__name__)
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # safe to send again
+CONNECT_SECONDS = 5.0
+MAX_POSTS_AT_ONCE = 16  # a burst (say, every "ask again" at shutdown) must not flood a receiver
 
 
 def where(url: str) -> str:
@@ -22,18 +30,20 @@ def where(url: str) -> str:
 class Delivery:
     """Posts JSON with bounded retries and runs delivery jobs as tracked background tasks."""
 
-    def __init__(self, attempts: int = 3, backoff: float = 0.5, timeout: float = 10.0) -> None:
+    def __init__(self, attempts: int = 3, backoff: float = 0.5, timeout: float = 30.0) -> None:
         self.attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(MAX_POSTS_AT_ONCE)
         self.tasks: set[asyncio.Task] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
         """One pooled client, made inside the server's event loop on first use."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+            timeout = httpx.Timeout(self.timeout, connect=min(CONNECT_SECONDS, self.timeout))
+            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         return self._client
 
     def spawn(self, job: Coroutine[Any, Any, Any], name: str = "delivery") -> asyncio.Task:
@@ -54,13 +64,18 @@ class Delivery:
         for attempt in range(1, self.attempts + 1):
             delay = self.backoff * 2 ** (attempt - 1)
             try:
-                response = await self.client.post(url, json=payload, headers=headers)
+                async with self._slots:
+                    response = await self.client.post(url, json=payload, headers=headers)
                 problem, retry = _problem(response)
                 if not problem:
                     return True
                 delay = max(delay, min(_retry_after(response), 10.0))
-            except httpx.HTTPError as exc:
+            except NOT_SENT as exc:
                 problem, retry = type(exc).__name__, True
+            except httpx.HTTPError as exc:  # sent, maybe received: never post it twice
+                log.warning("delivery to %s may not have arrived (%s); not sent again",
+                            where(url), type(exc).__name__)
+                return False
             log.warning("delivery to %s failed (attempt %d of %d): %s",
                         where(url), attempt, self.attempts, problem)
             if not retry or attempt == self.attempts:
