@@ -6,10 +6,15 @@ import argparse
 import logging
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from bot.cli import command, ensure_corpus
 from bot.core.config import Settings
 from bot.core.errors import ConfigError, IndexUnavailableError
+from bot.server.workload import Workload
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,24 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def graceful_server(config: uvicorn.Config, workload: Workload, grace: float) -> uvicorn.Server:
+    """uvicorn's server that, on SIGTERM, stops accepting, drains the workload (answers what it
+    can within `grace` seconds, tells every other acknowledged request to ask again), and only
+    then closes the open connections and runs the app's shutdown."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            await workload.drain(grace)
+            await super().shutdown(sockets)
+
+    return Server(config)
 
 
 def local_urls(host: str, port: int, settings: Settings) -> list[str]:
@@ -69,5 +92,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="info" if args.verbose else "warning",
                             proxy_headers=False, timeout_graceful_shutdown=10)
-    uvicorn.Server(config).run(sockets=[sock])
+    graceful_server(config, app.state.workload, settings.shutdown_grace_seconds).run(
+        sockets=[sock])
     return 0
