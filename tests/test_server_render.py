@@ -9,7 +9,7 @@ import pytest
 from bot.core.types import NOT_FOUND, Answer, Citation
 from bot.server import render_markdown, render_slack
 from bot.server.commands import Reply, command_name, parse_request
-from bot.server.limits import RateLimiter, SeenSet
+from bot.server.limits import RateLimiter, SeenSet, SeenSetFull
 from bot.server.mentions import ZWSP
 
 HOSTILE = ("<!channel> <!here|here> <!everyone> @channel @here @everyone @all <@U123> "
@@ -136,6 +136,7 @@ def test_seen_set_forgets_after_its_ttl_and_stays_bounded():
     assert seen.first("x") and not seen.first("x")
     now[0] = 11
     assert seen.first("x")
-    for key in "abcd":
-        seen.first(key)
-    assert len(seen._seen) <= 4
+    assert seen.first("a") and seen.first("b")
+    with pytest.raises(SeenSetFull):  # full of live keys: refuse, never forget one early
+        seen.first("c")
+    assert not seen.first("x") and len(seen) == 3

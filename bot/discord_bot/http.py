@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
@@ -26,6 +26,7 @@ from bot.core.config import Settings
 from bot.core.errors import ConfigError
 from bot.discord_bot import commands, render
 from bot.server.delivery import NOT_SENT
+from bot.server.limits import SeenSet, SeenSetFull
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
     cooldown = commands.Cooldown(settings.cooldown_seconds)
+    seen = SeenSet(MAX_SKEW_SECONDS, clock=clock)  # interaction ids, until their window closes
     webhook = Webhook(settings.discord_api_url)
 
     async def answer(job: Job, app_id: str, token: str, name: str, options: dict,
@@ -193,6 +195,21 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
                    name="discord interaction reply")
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
 
+    def refuse_replay(interaction: dict, headers: Mapping[str, str]) -> JSONResponse | None:
+        """401 for an interaction id already answered while its timestamp is acceptable (a
+        signed request replayed); 503 when every remembered id is still live."""
+        stamp = headers.get("x-signature-timestamp", "")
+        key = interaction.get("id")
+        key = key if isinstance(key, str) and key else headers.get("x-signature-ed25519", "")
+        try:
+            if seen.first(key, int(stamp) + MAX_SKEW_SECONDS):
+                return None
+        except SeenSetFull:
+            return JSONResponse({"error": "too many requests"}, status_code=503,
+                                headers={"Retry-After": "60"})
+        log.warning("refused a replayed Discord interaction")
+        return JSONResponse({"error": "replayed interaction"}, status_code=401)
+
     @router.post(PATH)
     async def interactions(request: Request):
         if key is None:
@@ -210,6 +227,9 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
             interaction = None
         if not isinstance(interaction, dict):
             return JSONResponse({"error": "malformed interaction"}, status_code=400)
+        refused = refuse_replay(interaction, request.headers)
+        if refused is not None:
+            return refused
         kind = interaction.get("type")
         if kind == PING:
             return {"type": PONG}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Clock = Callable[[], float]
 WINDOW_SECONDS = 60.0
 MAX_TRACKED_KEYS = 10_000  # oldest keys are forgotten first, so memory stays bounded
+MAX_SEEN_KEYS = 200_000  # live signatures held at most (~40 MB); past it requests are refused
 
 
 class BodyTooLarge(HTTPException):
@@ -97,25 +99,41 @@ class RateLimiter:
             return 0.0
 
 
-class SeenSet:
-    """Keys seen in the last `ttl` seconds (bounded): retried events and replayed signatures."""
+class SeenSetFull(Exception):
+    """Every remembered key is still live: a new one cannot be taken without forgetting one."""
 
-    def __init__(self, ttl: float, max_items: int = MAX_TRACKED_KEYS,
+
+class SeenSet:
+    """Keys remembered until their own expiry, never forgotten earlier (a forgotten signature
+    could be replayed): retried events, replayed signatures and interactions. When `max_items`
+    live keys are held, new keys are refused (SeenSetFull) rather than old ones dropped."""
+
+    def __init__(self, ttl: float, max_items: int = MAX_SEEN_KEYS,
                  clock: Clock = time.monotonic) -> None:
         self.ttl = ttl
         self.max_items = max_items
         self.clock = clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._expiry: dict[str, float] = {}
+        self._queue: list[tuple[float, str]] = []  # a heap of (expiry, key)
         self._lock = threading.Lock()
 
-    def first(self, key: str) -> bool:
-        """True the first time a key is offered within `ttl`, False for repeats."""
+    def first(self, key: str, expires_at: float | None = None) -> bool:
+        """True the first time a key is offered before it expires (at `expires_at`, by default
+        `ttl` from now), False for repeats; SeenSetFull when the set is full of live keys."""
         now = self.clock()
         with self._lock:
-            while self._seen and (now - next(iter(self._seen.values())) > self.ttl
-                                  or len(self._seen) > self.max_items):
-                self._seen.popitem(last=False)
-            if key in self._seen:
+            while self._queue and self._queue[0][0] < now:
+                expiry, old = heapq.heappop(self._queue)
+                if self._expiry.get(old) == expiry:
+                    del self._expiry[old]
+            if key in self._expiry:
                 return False
-            self._seen[key] = now
+            if len(self._expiry) >= self.max_items:
+                raise SeenSetFull
+            expiry = now + self.ttl if expires_at is None else max(now, expires_at)
+            self._expiry[key] = expiry
+            heapq.heappush(self._queue, (expiry, key))
             return True
+
+    def __len__(self) -> int:
+        return len(self._expiry)

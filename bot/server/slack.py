@@ -14,13 +14,13 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from bot.server import render_slack
 from bot.server.commands import execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
-from bot.server.limits import SeenSet
+from bot.server.limits import SeenSet, SeenSetFull
 from bot.server.services import Services
 from bot.server.slash import answer_slash_command
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
-WINDOW_SECONDS = 300  # Slack's replay window, also how long a signature is remembered
+WINDOW_SECONDS = 300  # Slack's replay window, either side of the request's timestamp
 EVENT_MEMORY_SECONDS = 3600  # Slack retries an event for a few minutes; keep ids an hour
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
@@ -48,7 +48,9 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
         """The raw body, once its signature is good, fresh and not seen before; else 401."""
         body = await request.body()
         signature = request.headers.get("x-slack-signature", "")
-        if not _is_valid(verifier, body, request.headers) or not signatures.first(signature):
+        valid = _is_valid(verifier, body, request.headers)
+        # a signature stays acceptable until its timestamp leaves the window: remember it so long
+        if not valid or not _first(signatures, signature, request.headers):
             log.warning("rejected a Slack request: bad, stale or replayed signature")
             raise HTTPException(401, "Invalid or stale Slack signature.")
         return body
@@ -72,7 +74,7 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
                             media_type="application/json")
         inner = payload.get("event") if isinstance(payload.get("event"), dict) else {}
         event_id = str(payload.get("event_id") or "")
-        if not event_id or not events.first(event_id):
+        if not event_id or not _first(events, event_id):
             log.info("ignored a retried or unidentified Slack event")
             return Response(status_code=200)
         if inner.get("type") == "app_mention" and not inner.get("bot_id"):
@@ -87,6 +89,18 @@ def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, st
         return verifier.is_valid_request(body, dict(headers))
     except (ValueError, UnicodeDecodeError):  # a non-numeric timestamp, a body that is not UTF-8
         return False
+
+
+def _first(seen: SeenSet, key: str, headers: Mapping[str, str] | None = None) -> bool:
+    """Whether `key` is new (a signature: until its timestamp's window closes); 503 when the
+    set is full of live keys, since forgetting one would let it be replayed."""
+    expires = int(headers["x-slack-request-timestamp"]) + WINDOW_SECONDS if headers else None
+    try:
+        return seen.first(key, expires)
+    except SeenSetFull:
+        log.error("refused a Slack request: %d live signatures or events remembered", len(seen))
+        raise HTTPException(503, "Too many requests right now; try again shortly.",
+                            headers={"Retry-After": "60"}) from None
 
 
 def _on_mention(services: Services, workload: Workload, team: str, event: dict) -> None:
