@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from bot.core.config import Settings
@@ -55,7 +56,8 @@ def connect(settings: Settings, fresh: bool = False):  # noqa: ANN201 - a chroma
     """An embedded PersistentClient, or an HttpClient when `chroma_url` is set.
 
     `fresh`: an embedded client that reads the files again instead of the one chromadb keeps
-    per path for the whole process (see `forget_embedded`).
+    per path for the whole process (see `forget_embedded`), with a system of its own that
+    `retire` can stop.
     """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -73,7 +75,10 @@ def connect(settings: Settings, fresh: bool = False):  # noqa: ANN201 - a chroma
     if fresh:
         forget_embedded(settings)
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    if fresh:  # the caller's alone: no later client shares it, so the caller may stop it
+        forget_embedded(settings)
+    return client
 
 
 def forget_embedded(settings: Settings) -> None:
@@ -87,6 +92,17 @@ def forget_embedded(settings: Settings) -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+
+
+def retire(client: Any, after: float) -> None:
+    """Stop a fresh embedded client's system `after` seconds from now, once the calls that
+    still hold its collections are over (its files, threads and memory are not freed when the
+    client is merely dropped: 30 reopens left 20 more open files and 70 MB more RSS)."""
+    system = getattr(getattr(client, "_server", None), "_system", None)
+    if system is not None:
+        timer = threading.Timer(after, system.stop)
+        timer.daemon = True
+        timer.start()
 
 
 def _http_client(settings: Settings) -> Any:

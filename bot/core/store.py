@@ -24,6 +24,7 @@ from bot.core.connection import (
     index_error,
     is_stale_view,
     is_unreachable,
+    retire,
     unavailable,
 )
 from bot.core.embeddings import get_embedder, model_id
@@ -46,6 +47,9 @@ REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes dur
 # Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
 INT_FLAGS = {"flags": "int"}
 PAGE = 1000  # rows per read when reading a whole collection (see Store.pages)
+# Seconds a replaced embedded client lives on for calls still using it (a background BM25
+# rebuild at 100k chunks reads for 10-25 s) before its system is stopped.
+RETIRE_AFTER = 300.0
 OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
 
 
@@ -77,6 +81,7 @@ class Store:
         self.embedded = not settings.chroma_url
         self.model = model_id(settings.embedding_model)
         self._reopening = threading.Lock()
+        self._own_client: Any = None  # the client the last reopen made for this store alone
         self.client = client if client is not None else connect(settings)
         self.chunks, self.docs = self._open_collections(self.client)
         self.int_flags = (self.chunks.metadata or {}).get("flags") == "int"
@@ -103,6 +108,9 @@ class Store:
             # a question under way keeps the objects it already read
             self.client, self.chunks, self.docs, self.opened_at = client, chunks, docs, token
             self.int_flags = (chunks.metadata or {}).get("flags") == "int"  # a reindex sets it
+            if self._own_client is not None:  # one this store opened: nobody else uses it
+                retire(self._own_client, RETIRE_AFTER)
+            self._own_client = client
         log.info("reopened the embedded index: another process wrote to it")
 
     @contextmanager
@@ -279,12 +287,14 @@ class Store:
 
     def delete_chunks(self, doc_id: str) -> None:
         """Remove every chunk of a document."""
-        self.chunks.delete(where={"doc_id": doc_id})
+        with self.reachable():
+            self.chunks.delete(where={"doc_id": doc_id})
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its chunks."""
         self.delete_chunks(doc_id)
-        self.docs.delete(ids=[doc_id])
+        with self.reachable():
+            self.docs.delete(ids=[doc_id])
 
     def mark_updated(self) -> None:
         """Give the index a new version so other processes refresh their side indexes.
