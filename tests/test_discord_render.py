@@ -37,7 +37,7 @@ def test_answer_embed_has_markers_then_numbered_linked_sources():
 def test_sources_without_a_web_link_show_title_and_file_not_a_broken_link():
     embed = render.render_answer(answer("A. [1]", [citation(1, "T [x]", "", "", "")]))["embeds"][0]
     assert embed["fields"][0] == {"name": "[1] Unknown outlet · undated",
-                                  "value": "T (x) (x.md)", "inline": False}
+                                  "value": "T \\[x\\] (x.md)", "inline": False}
 
 
 def test_mentions_in_passages_titles_and_questions_are_broken():

@@ -35,6 +35,8 @@ ABOUT_TEXT = ("I answer questions about government bans and restrictions on tele
               "Every claim carries a numbered source; when the corpus does not say, I say so.")
 _BOUNDARY = re.compile(r"(?<=[.!?\]”\"])\s+(?!\[\d)")  # never split a sentence from its [n]
 _MARKER = re.compile(r"\[(\d+)\]")
+_MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#])")  # every character Discord's Markdown acts on
+_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 
 
 def units(text: str) -> int:
@@ -64,6 +66,13 @@ def neutralise(text: str) -> str:
     return text.replace("@", "@\u200b")
 
 
+def plain(text: str) -> str:
+    """Corpus or user text shown literally: no mention pings, no Markdown (a passage holding
+    `[official statement](https://...)` must not become a disguised link); [n] markers kept."""
+    escaped = _MARKDOWN.sub(r"\\\1", neutralise(text))
+    return _ESCAPED_MARKER.sub(r"[\1]", escaped)  # its "(" stays escaped: never a link
+
+
 def shorten(text: str, limit: int) -> tuple[str, bool]:
     """`text` within `limit` units, cut after a whole sentence with a note; (text, was_cut)."""
     if units(text) <= limit:
@@ -91,9 +100,8 @@ def render_error(text: str) -> dict:
     return message(content=neutralise(text))
 
 
-def _link(text: str, url: str) -> str:
-    """A masked link when the URL is web-safe, else the plain text."""
-    label = text.replace("[", "(").replace("]", ")")
+def _link(label: str, url: str) -> str:
+    """A masked link when the URL is web-safe, else the label (already `plain`)."""
     if not url.startswith(("https://", "http://")):
         return label
     safe = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
@@ -101,14 +109,14 @@ def _link(text: str, url: str) -> str:
 
 
 def _source_value(c: Citation) -> str:
-    title = neutralise(c.title.strip() or "(untitled)")
+    title = plain(c.title.strip() or "(untitled)")
     extra = f", p. {c.page}" if c.page else ""
     if c.also_in:
         extra += "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
-    extra = neutralise(extra)
+    extra = plain(extra)
     linked = _link(clip(title, 200), c.url)
     if not c.url:
-        linked += f" ({neutralise(c.source.rsplit('/', 1)[-1])})" if c.source else ""
+        linked += f" ({plain(c.source.rsplit('/', 1)[-1])})" if c.source else ""
     value = linked + extra
     if units(value) > SOURCE_VALUE_MAX:  # a cut link would be broken markdown: drop the link
         value = clip(title + extra, SOURCE_VALUE_MAX)
@@ -119,8 +127,8 @@ def source_fields(citations: Sequence[Citation]) -> list[dict]:
     """One embed field per source: "[n] outlet · date" over the linked title."""
     fields, used = [], 0
     for c in sorted(citations, key=lambda c: c.number)[:SOURCE_FIELDS_MAX]:
-        name = clip(neutralise(f"[{c.number}] {c.outlet or 'Unknown outlet'} · "
-                               f"{c.published or 'undated'}"), SOURCE_NAME_MAX)
+        name = clip(f"[{c.number}] " + plain(f"{c.outlet or 'Unknown outlet'} · "
+                                             f"{c.published or 'undated'}"), SOURCE_NAME_MAX)
         field = {"name": name, "value": _source_value(c) or "-", "inline": False}
         used += units(name) + units(field["value"])
         if used > SOURCES_BUDGET:
@@ -131,15 +139,15 @@ def source_fields(citations: Sequence[Citation]) -> list[dict]:
 
 def render_answer(answer: Answer) -> dict:
     """The answer as one embed: text with [n] markers, then the numbered sources."""
-    title = clip(neutralise(answer.question), TITLE_MAX)
+    title = clip(plain(answer.question), TITLE_MAX)
     if not answer.found:
-        return message([{"title": title, "description": clip(neutralise(answer.text),
+        return message([{"title": title, "description": clip(plain(answer.text),
                                                             DESCRIPTION_MAX),
                          "color": COLOR_NOT_FOUND}])
     fields = source_fields(answer.citations)
     room = EMBED_TOTAL_MAX - units(title) - FOOTER_BUDGET
     room -= sum(units(f["name"]) + units(f["value"]) for f in fields)
-    description, cut = shorten(neutralise(answer.text), min(DESCRIPTION_MAX, room))
+    description, cut = shorten(plain(answer.text), min(DESCRIPTION_MAX, room))
     if cut:  # list only the sources the kept text still cites
         kept = {int(n) for n in _MARKER.findall(description)}
         fields = [f for f in fields if int(_MARKER.match(f["name"]).group(1)) in kept]
@@ -157,18 +165,18 @@ def render_sources(rows: Sequence[dict], page: int, pages: int, total: int,
     """One page of the document list: title (linked), outlet, date."""
     lines = []
     for row in rows:
-        text = neutralise(str(row.get("title") or "(untitled)"))
+        text = plain(str(row.get("title") or "(untitled)"))
         title = _link(clip(text, 150), str(row.get("url") or ""))
-        detail = neutralise(f"{row.get('outlet') or 'Unknown outlet'}, "
+        detail = plain(f"{row.get('outlet') or 'Unknown outlet'}, "
                             f"{row.get('published') or 'undated'}")
         line = f"• {title} — {detail}"
         lines.append(line if units(line) <= LINE_MAX else clip(f"• {detail}: {text}", LINE_MAX))
-    heading = "Documents in the index" + (f" matching “{search}”" if search else "")
+    heading = "Documents in the index" + (f" matching “{plain(search)}”" if search else "")
     description = "\n".join(lines) or "No document matches that search."
     footer = f"Page {page} of {pages} · {total} document(s)"
     if page < pages:
         footer += f" · use page:{page + 1} for more"
-    return message([{"title": clip(neutralise(heading), TITLE_MAX),
+    return message([{"title": clip(heading, TITLE_MAX),
                      "description": clip(description, DESCRIPTION_MAX), "color": COLOR_INFO,
                      "footer": {"text": footer}}])
 
