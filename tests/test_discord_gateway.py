@@ -158,7 +158,8 @@ def test_mentions_in_a_passage_ping_no_one(tmp_path):
     payload = interaction.payload()
     assert payload["allowed_mentions"] == {"parse": []}  # discord.AllowedMentions.none()
     text = json.dumps(payload["embeds"], ensure_ascii=False)
-    assert "protects @\u200bhere and <@\u200b&424242> and <@\u200b99>" in text
+    # Markdown escaped too (json.dumps doubles each backslash)
+    assert "protects @\u200bhere and \\\\<@\u200b&424242\\\\> and \\\\<@\u200b99\\\\>" in text
     for mention in ("@everyone", "@here", "<@&424242>", "<@99>"):
         assert mention not in text
 
