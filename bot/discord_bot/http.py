@@ -52,7 +52,8 @@ def load_verify_key(public_key: str) -> VerifyKey:
 
 def verified(key: VerifyKey, body: bytes, signature: str, timestamp: str, now: float) -> bool:
     """Discord's signature over timestamp + raw body is valid and the timestamp is fresh."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+    fresh = timestamp.isascii() and timestamp.isdigit()  # isdigit alone lets "²" through
+    if not fresh or abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         return False
     try:
         key.verify(timestamp.encode() + body, bytes.fromhex(signature))
@@ -75,11 +76,16 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+SCALARS = (str, int, float, bool)  # option values; anything else is malformed, so left out
+
+
 def options_of(data: dict) -> dict:
     """The command's options as name -> value (the commands have no sub-commands)."""
     found = data.get("options")
+    if not isinstance(found, list):
+        return {}
     return {o["name"]: o.get("value") for o in found if isinstance(o, dict)
-            and isinstance(o.get("name"), str)} if isinstance(found, list) else {}
+            and isinstance(o.get("name"), str) and isinstance(o.get("value"), SCALARS)}
 
 
 def _dict(value: object) -> dict:
@@ -163,7 +169,8 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
         await webhook.deliver(app_id, token, payload, failed, private)
 
     async def autocomplete(data: dict) -> dict:
-        focused = next((o for o in data.get("options") or [] if _dict(o).get("focused")), {})
+        options = data.get("options") if isinstance(data.get("options"), list) else []
+        focused = next((o for o in options if _dict(o).get("focused")), {})
         try:
             names = await asyncio.wait_for(asyncio.to_thread(
                 commands.speaker_choices, assistant, str(focused.get("value") or "")),
@@ -176,7 +183,7 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
     def command(interaction: dict) -> dict | JSONResponse:
         data = _dict(interaction.get("data"))
         name, options = data.get("name"), options_of(data)
-        if name not in commands.HANDLERS:
+        if not isinstance(name, str) or name not in commands.HANDLERS:
             return reply("I do not know that command.")
         user = _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
         if name in commands.COOLDOWN_COMMANDS:
@@ -223,7 +230,7 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         try:
             interaction = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             interaction = None
         if not isinstance(interaction, dict):
             return JSONResponse({"error": "malformed interaction"}, status_code=400)

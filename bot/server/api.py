@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.core.citations import answer_to_dict
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
+from bot.server.limits import RateLimiter
 from bot.server.services import Services
 from bot.server.workload import BUSY, RESTARTING, Restarting, Workload
+
+WRONG_TOKENS_PER_MINUTE = 10  # per client address; past it every request is refused for a while
 
 
 class AskFilters(BaseModel):
@@ -92,12 +95,21 @@ class AskResponse(BaseModel):
 def build_router(services: Services, workload: Workload) -> APIRouter:
     """The /api routes."""
     token = services.settings.api_token.get_secret_value().encode()
+    wrong_tokens = RateLimiter(WRONG_TOKENS_PER_MINUTE)
 
     def authorise(request: Request) -> None:
         if not token:
             return
+        client = request.client.host if request.client else "?"
+        wait = wrong_tokens.waiting(client)  # refused before the check: no guessing at speed
+        if wait:
+            raise HTTPException(429, "Too many wrong tokens; try again in "
+                                     f"{math.ceil(wait)} s.",
+                                headers={"Retry-After": str(math.ceil(wait))})
         scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), token):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                supplied.strip().encode("utf-8", "surrogateescape"), token):
+            wrong_tokens.hit(client)
             raise HTTPException(401, "A valid bearer token is required.",
                                 headers={"WWW-Authenticate": "Bearer"})
 

@@ -19,6 +19,7 @@ from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
 from bot.core.errors import BotError, EmptyIndexError, IndexUnavailableError, InputError
 from bot.server import api, mattermost, pages, slack
+from bot.server.crashes import CrashGuard
 from bot.server.limits import BodyLimit
 from bot.server.services import CORE_THREADS, Services
 from bot.server.workload import Workload
@@ -40,6 +41,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
     app.state.services = services
     app.state.workload = workload
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrashGuard)  # outside BodyLimit: catches whatever the app lets through
     _install_error_handlers(app)
     app.include_router(pages.build_router(services))
     app.include_router(api.build_router(services, workload))
@@ -184,8 +186,4 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def bot_error(request: Request, exc: BotError) -> JSONResponse:
         status = next((code for kind, code in STATUS_OF_ERROR if isinstance(exc, kind)), 500)
         return JSONResponse({"error": str(exc)}, status)
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s", request.url.path, exc_info=exc)
-        return JSONResponse({"error": "Internal error; please try again later."}, 500)
+    # any other exception: CrashGuard (bot.server.crashes) logs it and answers 500

@@ -83,6 +83,16 @@ class RateLimiter:
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def waiting(self, key: str) -> float:
+        """Seconds before `key` may hit again (0: now), without recording a hit."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.get(key) or deque()
+            live = [t for t in hits if now - t < WINDOW_SECONDS]
+            if len(live) >= self.per_minute:
+                return max(0.001, WINDOW_SECONDS - (now - live[0]))
+            return 0.0
+
     def hit(self, key: str) -> float:
         """Record a hit; 0 when allowed, else the seconds to wait before the next one is."""
         now = self.clock()

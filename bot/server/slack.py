@@ -22,6 +22,7 @@ from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 300  # Slack's replay window, either side of the request's timestamp
 EVENT_MEMORY_SECONDS = 3600  # Slack retries an event for a few minutes; keep ids an hour
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -63,9 +64,10 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
 
     @router.post("/events", summary="Slack Events API")
     async def event(request: Request) -> Response:
+        body = await verified_body(request)
         try:
-            payload = json.loads(await verified_body(request))
-        except ValueError:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             raise HTTPException(400, "Malformed JSON body.") from None
         if not isinstance(payload, dict):
             raise HTTPException(400, "Malformed event payload.")
@@ -85,9 +87,14 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
 
 
 def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
+    # the shapes first: a non-ASCII signature cannot be compared in constant time (TypeError)
+    stamp = headers.get("x-slack-request-timestamp", "")
+    if not (_SIGNATURE.fullmatch(headers.get("x-slack-signature", ""))
+            and stamp.isascii() and stamp.isdigit()):
+        return False
     try:
         return verifier.is_valid_request(body, dict(headers))
-    except (ValueError, UnicodeDecodeError):  # a non-numeric timestamp, a body that is not UTF-8
+    except (ValueError, UnicodeDecodeError):  # a body that is not UTF-8
         return False
 
 

@@ -2,9 +2,10 @@
 
 Every front end (Slack, Mattermost, Discord, the JSON API) asks `Workload.admit` before it queues
 a core call. The estimate is the number of admitted jobs times the measured time of one, divided by
-the core's threads; past `max_wait` seconds a request gets a busy reply at once instead of a place in a
-queue it would leave minutes later, so memory stays bounded under any burst. On shutdown, `drain`
-answers what it can within a grace period and makes every other job send its "ask again" reply.
+the core's threads; past `max_wait` seconds a request gets a busy reply at once instead of a place
+in a queue it would leave minutes later, so memory stays bounded under any burst. On shutdown,
+`drain` answers what it can within a grace period and makes every other job send its "ask again"
+reply.
 """
 
 from __future__ import annotations
