@@ -32,6 +32,7 @@ from bot.core.types import NOT_FOUND, Answer, Passage
 MAX_SENTENCES = 3
 SENTENCE_PASSAGES = 4  # passages whose sentences are considered for a direct answer
 RANK_DECAY = 0.12  # the retrieval rank of a sentence's passage counts, not only its relevance
+SIMILARITY_CANDIDATES = 16  # sentences (best by words) whose embedding is compared to the question
 MAX_LIST_LINES = 8
 MAX_SPEAKER_SENTENCES = 8
 QUOTED = re.compile(r"[“\"][^”\"]{12,}[”\"]")
@@ -40,7 +41,8 @@ _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|Octo
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
 DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
                   rf"{_MONTHS}\s+\d{{4}}|(?:in|by|since|from|until|of|end)\s+(?:19|20)\d\d)\b")
-DEADLINE = re.compile(rf"\b(?:by|until|before|no later than)\s+(?:the\s+end\s+of\s+)?"
+DEADLINE = re.compile(rf"\b(?:by|until|before|no later than)\s+"
+                      rf"(?:the\s+(?:end|start|beginning|middle)\s+of\s+)?"
                       rf"(?:\d{{1,2}}\s+)?(?:{_MONTHS}|(?:19|20)\d\d)|\bdeadlines?\b", re.I)
 CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|over concerns?|concerns? (?:that|about|over)|citing|cited|"
                    r"on the grounds|grounds that|influence|spying|espionage|surveillance|"
@@ -98,6 +100,12 @@ def _is_heading(sentence: str) -> bool:
     return not re.search(r"[.!?\"”’)]$", sentence.strip()) or len(sentence.split()) < 5
 
 
+def _asks(sentence: str) -> bool:
+    """A question the text asks in its own voice (a headline, a rhetorical lead): it does not
+    answer anything. A quoted question is someone's words and stays."""
+    return sentence.rstrip().endswith("?") and not re.search(r"[“”\"]", sentence)
+
+
 WEIGHTS = {  # lexical, names, passage relevance, sentence similarity
     "fact": (0.3, 0.2, 0.3, 0.3), "amount": (0.3, 0.2, 0.3, 0.3), "list": (0.3, 0.2, 0.3, 0.3),
     "why": (0.2, 0.15, 0.35, 0.3),
@@ -114,23 +122,34 @@ def score_sentences(question: str, kind: str, passages: Sequence[Passage],
     """
     terms, salient = content_terms(question), salient_terms(question)
     spans = [(p, s, e) for p in passages for s, e in split_sentences(p.text)
-             if not _is_heading(p.text[s:e])]
+             if not _is_heading(p.text[s:e]) and not _asks(p.text[s:e])]
     prior = {p.chunk_id: p.score * (1.0 - RANK_DECAY * rank) for rank, p in enumerate(passages)}
-    sims = similarity([p.text[s:e] for p, s, e in spans]) if similarity and spans else None
     w_lex, w_names, w_passage, w_sim = WEIGHTS.get(kind, WEIGHTS["fact"])
-    if sims is None:
+    if similarity is None:
         w_lex, w_sim = w_lex + w_sim, 0.0
-    scored = []
-    for i, (p, start, end) in enumerate(spans):
+    scored, lexical = [], {}
+    for p, start, end in spans:
         sentence = p.text[start:end]
         present = normalise_for_match(sentence)
-        lexical = sum(t in present for t in terms) / max(1, len(terms))
-        names = _name_coverage(salient, present, p) if salient else lexical
-        sim = max(0.0, sims[i]) if sims is not None else 0.0
-        score = (w_lex * lexical + w_names * names + w_passage * prior[p.chunk_id] + w_sim * sim
+        share = sum(t in present for t in terms) / max(1, len(terms))
+        names = _name_coverage(salient, present, p) if salient else share
+        score = (w_lex * share + w_names * names + w_passage * prior[p.chunk_id]
                  + _type_bonus(kind, sentence))
-        relevant = lexical > 0 or sim >= 0.4
-        scored.append(Scored(p, start, end, score if relevant else 0.0, present, sim))
+        item = Scored(p, start, end, score, present)
+        lexical[id(item)] = share
+        scored.append(item)
+    if similarity and scored:
+        # the best candidates by words (their similarity counted as their word share) also get
+        # their meaning compared to the question's; the rest, which similarity could not lift
+        # past them, are not embedded: it is the costly part
+        scored.sort(key=lambda s: s.score + w_sim * lexical[id(s)], reverse=True)
+        head = scored[:SIMILARITY_CANDIDATES]
+        for s, sim in zip(head, similarity([s.text for s in head]), strict=True):
+            s.similarity = max(0.0, float(sim))
+            s.score += w_sim * s.similarity
+    for s in scored:
+        if not (lexical[id(s)] > 0 or s.similarity >= 0.4):
+            s.score = 0.0
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 
@@ -146,11 +165,25 @@ AMOUNT = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:%|-?per[\s-]?cent|percent
                     r"countries|states|operators|carriers|customers|sites|years|months)\b", re.I)
 
 
+_NAME = r"[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*){0,3}"
+ENUMERATION = re.compile(rf"{_NAME}(?:\s*,\s*{_NAME})+(?:,?\s+(?:and|or)\s+{_NAME})?|"
+                         rf"{_NAME}\s+(?:and|or)\s+{_NAME}")  # "KPN, Vodafone and T-Mobile"
+
+ASKS_FOR: dict[str, Callable[[Scored], bool]] = {  # what a sentence needs to answer the type
+    "when": lambda s: bool(DATE.search(s.text)),
+    "deadline": lambda s: bool(DATE.search(s.text)),
+    "why": lambda s: bool(CAUSE.search(s.text)),
+    "names": lambda s: bool(ENUMERATION.search(s.text)),
+}
+
+
 def _type_bonus(kind: str, sentence: str) -> float:
     if kind == "amount":  # how much / how many: a figure
         return 0.15 if AMOUNT.search(sentence) else 0.0
     if kind == "when":
         return 0.25 if DATE.search(sentence) else 0.0
+    if kind == "names":  # which operators / brands: a sentence that names several
+        return 0.25 if ENUMERATION.search(sentence) else 0.0
     if kind == "deadline":
         return 0.1 * bool(DATE.search(sentence)) + 0.25 * bool(DEADLINE.search(sentence))
     if kind == "why":  # a stated cause, or an official's quoted justification
@@ -163,11 +196,16 @@ def _similar(a: set[str], b: set[str]) -> bool:
     return bool(a and b) and len(a & b) / min(len(a), len(b)) > 0.7
 
 
-def pick(scored: list[Scored], limit: int, floor: float) -> list[Scored]:
-    """The best sentences above `floor` × best score, skipping near-repeats."""
+def pick(scored: list[Scored], limit: int, floor: float,
+         wanted: Callable[[Scored], bool] | None = None) -> list[Scored]:
+    """The best sentences above `floor` × best score, skipping near-repeats; with `wanted`
+    (what the question's type asks for: a date, a cause), those that have it come first."""
+    eligible = [s for s in scored if s.score > 0 and s.score >= floor * scored[0].score]
+    if wanted:
+        eligible.sort(key=lambda s: not wanted(s))  # stable: by score within each group
     chosen: list[Scored] = []
-    for s in scored:
-        if len(chosen) == limit or s.score <= 0 or s.score < floor * scored[0].score:
+    for s in eligible:
+        if len(chosen) == limit:
             break
         if not any(_similar(s.terms, c.terms) for c in chosen):
             chosen.append(s)
@@ -194,14 +232,14 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     if speaker:
         scored = [s for s in scored if speaks_in(speaker, s.text)]
     scored = about_places(question, scored)
-    chosen = pick(scored, MAX_SENTENCES, 0.75)
+    wanted = ASKS_FOR.get(kind)
+    chosen = pick(scored, MAX_SENTENCES, 0.75, wanted)
     if not chosen or not matches_specifics(question, chosen):
         return not_found(question)
+    if wanted:
+        chosen = lead_with(scored, chosen, wanted)
     if kind in ("when", "deadline"):
-        chosen = lead_with(scored, chosen, lambda s: bool(DATE.search(s.text)))
         chosen = with_date_context(chosen)
-    elif kind == "why":
-        chosen = lead_with(scored, chosen, lambda s: bool(CAUSE.search(s.text)))
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()

@@ -98,10 +98,14 @@ def clean_question(question: str, max_chars: int) -> str:
 _LIST = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:countries|governments|nations|states|"
                    r"deadlines|measures|bans|restrictions)\b|^\s*(?:list|name)\b|"
                    r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:banned|restricted|barred|excluded)", re.I)
-_WHEN = re.compile(r"^\s*(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b", re.I)
-_DEADLINE = re.compile(r"\bdeadlines?\b|\bby\s+when\b|\bhow\s+long\b|\btimeline\s+for\b|"
-                       r"\bdue\s+date\b|\bhave\s+to\s+(?:remove|replace|rip)", re.I)
-_WHY = re.compile(r"^\s*(?:why|for\s+what\s+reason|what\s+(?:was|were|is|are)\s+the\s+"
+_TOPIC = r"(?:^|^[^?:]{1,40}:)\s*"  # "Germany: when do ...": a topic, then the question
+_WHEN = re.compile(rf"{_TOPIC}(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b|"
+                   r"\b(?:after|before|from|since)\s+what\s+(?:date|day|year|month)\b", re.I)
+_DEADLINE = re.compile(r"\bdeadlines?\b|\bcut-?\s?off\b|\bby\s+when\b|\bhow\s+long\b|"
+                       r"\btimeline\s+for\b|\bdue\s+date\b|\b(?:have|had|has|must|need)\s+to\s+"
+                       r"(?:be\s+)?(?:remov|replac|rip|strip|phas|swap|switch)\w*|\bwhen\s+must\b",
+                       re.I)
+_WHY = re.compile(rf"{_TOPIC}(?:why|for\s+what\s+reason|what\s+(?:was|were|is|are)\s+the\s+"
                   r"reasons?)\b|\breasons?\s+for\b", re.I)
 _LATEST = re.compile(r"\b(?:latest|now|current(?:ly)?|recent(?:ly)?|still|today|newest|"
                      r"most\s+recent|as\s+of)\b", re.I)
@@ -116,12 +120,15 @@ _YEAR_RANGES = [
 _AMOUNT = re.compile(r"\bhow\s+(?:much|many|big|large|high)\b|\b(?:size|cost|amount|number|"
                      r"figure|price|total|value)\s+of\b|\bwhat\s+(?:\w+\s+)?(?:size|amount|number|"
                      r"share|percentage|cap|figure|sum)\b", re.I)
+_NAMES = re.compile(rf"{_TOPIC}(?:which|what)\s+(?:\w+\s+){{0,2}}?(?:operators|carriers|brands|"
+                    r"vendors|companies|firms|suppliers|providers|manufacturers|makers|telcos|"
+                    r"products|networks)\b", re.I)  # "which operators ...": an answer names them
 _PEOPLE = re.compile(r"^\s*(?:which|what|who)\s+(?:\w+\s+){0,3}?(?:spokespeople|spokespersons|"
                      r"spokesm[ae]n|officials|ministers|people|leaders|regulators)\b", re.I)
 
 
 def question_type(question: str) -> str:
-    """One of: people, list, deadline, when, why, amount, fact."""
+    """One of: people, list, deadline, when, why, names, amount, fact."""
     if _PEOPLE.search(question):
         return "people"
     if _LIST.search(question):
@@ -132,6 +139,8 @@ def question_type(question: str) -> str:
         return "when"
     if _WHY.search(question):
         return "why"
+    if _NAMES.search(question):
+        return "names"
     if _AMOUNT.search(question):
         return "amount"
     return "fact"

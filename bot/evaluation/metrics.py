@@ -4,7 +4,7 @@ Support of a sentence by a cited passage: the sentence (markers and list labels 
 exact substring of the passage (extractive answers), or it shares at least 60% of its content
 terms with the passage and their embeddings have cosine >= 0.6 (paraphrases from an LLM answerer).
 Key facts: a fact is present when any of its alternatives appears in the answer text
-(case-insensitive, whitespace-normalised).
+(case-insensitive, whitespace-normalised, "per cent" spelled as "%").
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 Embed = Callable[[list[str]], "object"]
 
 
+_PER_CENT = re.compile(r"(\d)\s*-?\s*(?:per\s*-?\s*cent|percent)\b", re.I)
+
+
 def normalise(text: str) -> str:
-    """Lower-case, unified quotes, single spaces."""
+    """Lower-case, unified quotes, single spaces, one spelling of per cent ("35 per cent",
+    "35-per-cent", "35 percent": "35%")."""
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.lower().split())
+    return " ".join(_PER_CENT.sub(r"\1%", text.lower()).split())
 
 
 def fact_present(alternatives: Sequence[str], text: str) -> bool:

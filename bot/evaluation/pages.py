@@ -81,6 +81,12 @@ def load_questions(folder: Path = PAGES_DIR) -> list[GoldItem]:
     return items
 
 
+def cites_support(r: ItemResult) -> bool:
+    """The answer cites one of the pages that support the item."""
+    urls = {c.url or c.source for c in r.answer.citations}
+    return r.answer.found and bool(urls & set(r.item.docs))
+
+
 def page_metrics(results: Sequence[ItemResult]) -> dict:
     """What the issue asks to report on real pages (question-level, not fact-level)."""
     answerable = [r for r in results if r.item.answerable]
@@ -89,10 +95,6 @@ def page_metrics(results: Sequence[ItemResult]) -> dict:
 
     def has_fact(r: ItemResult) -> bool:
         return r.answer.found and any(fact_present(f, r.answer.text) for f in r.item.key_facts)
-
-    def cites_support(r: ItemResult) -> bool:
-        urls = {c.url or c.source for c in r.answer.citations}
-        return r.answer.found and bool(urls & set(r.item.docs))
 
     def ratio(n: int, d: int) -> float:
         return round(n / d, 4) if d else 1.0
