@@ -154,3 +154,19 @@ def test_the_bound_is_seconds_of_estimated_work():
     workload.seconds_per_job = 0.5  # measured faster: room for more
     assert workload.admit() is not None
     assert workload.retry_after() == 6  # 21 jobs x 0.5 s / 2 threads, rounded up
+
+
+def test_the_measured_pace_under_load_counts_more_than_core_time():
+    now = [0.0]
+    workload = Workload(max_wait=20.0, workers=4, clock=lambda: now[0])
+    workload.seconds_per_job = 0.1  # the core alone: 40 answers a second on 4 threads
+    jobs = [workload.admit() for _ in range(12)]
+    for job in jobs[:11]:
+        now[0] += 1.0  # yet one job ends a second (a busy event loop, slow deliveries)
+        workload.finished(job)
+    assert workload.seconds_per_answer() == pytest.approx(1.0)
+    admitted = [workload.admit() for _ in range(30)]
+    assert sum(job is not None for job in admitted) == 19  # 20 jobs x 1 s = the 20 s bound
+    now[0] += 25.0
+    workload.finished(admitted[0])  # it waited 25 s: longer than the bound
+    assert workload.last_wait == pytest.approx(25.0) and workload.admit() is None
