@@ -18,6 +18,7 @@ from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
 from bot.core.quotes import speaker_key
 from bot.core.store import Store, flag
+from bot.core.text import canonical_country
 from bot.core.types import Chunk, Document
 from ingest import sources
 from ingest.chunking import chunk_document
@@ -25,7 +26,7 @@ from ingest.feeds import collect_feed
 from ingest.layout import unwrap
 
 log = logging.getLogger(__name__)
-CHUNKER_VERSION = "3"  # 2: attribution read from the text (bot.core.attribution); 3: unwrapped
+CHUNKER_VERSION = "4"  # 2: attribution from the text; 3: unwrapped text; 4: canonical countries
 ATTRIBUTION_GROUP = 64  # documents whose sentences are parsed together
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
 
@@ -87,7 +88,7 @@ def document_meta(doc: Document, digest: str, speakers: Sequence[str],
     }
     meta.update((key, value) for key, value in doc.extra if key not in meta)
     for country in doc.countries:
-        meta[flag("country", country)] = True
+        meta[flag("country", canonical_country(country))] = True
     for vendor in doc.vendors:
         meta[flag("vendor", vendor)] = True
     return meta

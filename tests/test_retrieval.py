@@ -32,6 +32,20 @@ def test_country_and_kind_filters_restrict_every_passage(assistant):
     assert statements and all(p.meta["kind"] == "statement" for p in statements)
 
 
+@pytest.mark.parametrize("alias", ["UK", "Britain", "U.K.", "united kingdom"])
+def test_a_country_filter_takes_the_names_people_use(assistant, alias):
+    hits = assistant.passages("Huawei 5G decision", Filters(country=alias), k=6)
+    assert hits and all("United Kingdom" in p.meta["countries"] for p in hits)
+    answer = assistant.ask("What did the government decide about Huawei?", Filters(country=alias))
+    assert answer.found
+
+
+def test_a_country_no_document_is_about_is_named_not_just_not_found(assistant):
+    answer = assistant.ask("Did they ban Huawei?", Filters(country="Narnia <@here>"))
+    assert not answer.found and "Narnia" in answer.text and "United Kingdom" in answer.text
+    assert "<@" not in answer.text  # the echoed name carries no markup
+
+
 def test_date_range_filters_by_publication_date(assistant):
     flt = Filters(since=date(2022, 1, 1), until=date(2022, 12, 31))
     hits = assistant.passages("Huawei", flt, k=8)

@@ -29,10 +29,10 @@ def ask(live, payload, token: str | None = None, **kwargs) -> httpx.Response:
 
 
 def document_text(doc_id: str) -> str:
-    from ingest.documents import load_text_file
+    from ingest.sources import load_under
 
     for path in sorted(CORPUS.glob("*.md")):
-        for doc in load_text_file(path, str(path)):
+        for doc in load_under(path, CORPUS):
             if doc.doc_id == doc_id:
                 return doc.text
     raise AssertionError(f"no document {doc_id}")
@@ -60,6 +60,12 @@ def test_filters_restrict_the_sources(serve):
     later = ask(live, {"question": "Which countries banned Huawei?",
                        "filters": {"since": "2100-01-01"}}).json()
     assert later["found"] is False and later["citations"] == []
+
+
+def test_a_country_filter_by_its_common_name(serve):
+    data = ask(serve(), {"question": "What did the government decide about Huawei?",
+                         "filters": {"country": "US"}}).json()
+    assert data["found"] and data["citations"]
 
 
 def test_filters_take_partial_dates(serve):

@@ -78,6 +78,15 @@ def not_found(question: str) -> Answer:
     return Answer(question=question, text=NOT_FOUND, citations=[], found=False)
 
 
+def unknown_country(question: str, country: str, known: Sequence[str]) -> Answer:
+    """The answer to a question filtered by a country no document is about: which ones there are."""
+    asked = re.sub(r"[^\w .'-]|_", "", country)[:40].strip() or "that country"
+    shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+    text = (f"No document in the corpus is about the country {asked!r}. "
+            f"Countries it covers: {shown or 'none'}.")
+    return Answer(question=question, text=text, citations=[], found=False)
+
+
 _MONTH_WORDS = frozenset(stem(m) for m in """january february march april may june july august
     september october november december jan feb mar apr jun jul aug sep sept oct nov dec mid
     early late""".split())

@@ -26,7 +26,7 @@ from bot.core.questions import (
 from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
 from bot.core.retrieval import Filters, Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
-from bot.core.text import content_terms
+from bot.core.text import canonical_country, content_terms
 from bot.core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,13 @@ class Assistant:
         return self._roles[1]
 
     @reconnects
+    def countries(self, generation: object = UNREAD) -> list[str]:
+        """Every country the index's documents are about, by canonical name, sorted."""
+        names = {canonical_country(c) for meta in self.records(generation).values()
+                 for c in json.loads(meta.get("countries") or "[]")}
+        return sorted(names)
+
+    @reconnects
     def stats(self) -> dict:
         """Document and chunk counts and the last ingest time."""
         return {"documents": len(self.records()), "chunks": self.store.count(),
@@ -166,6 +173,10 @@ class Assistant:
         """A cited answer to a question, or the not-in-the-corpus answer."""
         question = clean_question(question, self.settings.max_question_chars)
         generation = self.ensure_ready()
+        if filters and filters.country:
+            known = self.countries(generation)
+            if canonical_country(filters.country) not in known:
+                return answering.unknown_country(question, filters.country, known)
         kind = question_type(question)
         asked = parse_speaker_question(question)
         if asked is None and kind == "fact":

@@ -11,7 +11,7 @@ from bot.core import metadata_filter
 from bot.core.dates import PartialDate, range_keys
 from bot.core.lexical import UNREAD, LexicalIndex
 from bot.core.store import flag
-from bot.core.text import content_terms, normalise_for_match
+from bot.core.text import canonical_country, content_terms, normalise_for_match
 
 if TYPE_CHECKING:
     from bot.core.store import Store
@@ -36,7 +36,8 @@ class Filters:
     until: date | PartialDate | None = None
 
     def flag_keys(self) -> list[str]:
-        pairs = (("country", self.country), ("vendor", self.vendor), ("speaker", self.speaker))
+        country = canonical_country(self.country) if self.country else None
+        pairs = (("country", country), ("vendor", self.vendor), ("speaker", self.speaker))
         return [flag(kind, value) for kind, value in pairs if value]
 
     def date_range(self) -> tuple[int | None, int | None]:

@@ -154,3 +154,10 @@ def country_token(text: str) -> str | None:
 def country_label(token: str) -> str:
     """How a country token is shown in a list."""
     return COUNTRY_DISPLAY.get(token, token.title())
+
+
+def canonical_country(name: str) -> str:
+    """The one name a country is stored and filtered under: "UK", "U.K.", "Britain" and "United
+    Kingdom" are all "United Kingdom"; a name not known as a country is kept as written."""
+    token = country_token(name)
+    return country_label(token) if token else " ".join(name.split())
