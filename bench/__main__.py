@@ -16,7 +16,14 @@ log = logging.getLogger("bench")
 
 def registry() -> dict[str, Callable[[bool], dict]]:
     """Benchmarks by name, in the order a full run takes them."""
-    from bench import concurrency_bench, embedding_bench, ingest_bench, process_bench, query_bench
+    from bench import (
+        concurrency_bench,
+        embedding_bench,
+        ingest_bench,
+        process_bench,
+        query_bench,
+        reliability,
+    )
 
     return {
         "embedding": embedding_bench.run_embedding,
@@ -26,19 +33,23 @@ def registry() -> dict[str, Callable[[bool], dict]]:
         "coldstart": process_bench.run_coldstart,
         "memory": process_bench.run_memory,
         "concurrency": concurrency_bench.run_concurrency,
+        "reliability": reliability.run_reliability,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     names = ["embedding", "ingest", "query", "recall", "coldstart", "memory", "concurrency"]
+    extra = ["reliability"]  # long; run by name
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all): {', '.join(names)}")
+                        help=f"benchmarks to run (default: {', '.join(names)}; also by name: "
+                             f"{', '.join(extra)})")
     parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes in all")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - set(names))
+    unknown = sorted(set(args.names) - set(names) - set(extra))
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(names)}")
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; "
+                     f"choose from {', '.join(names + extra)}")
     logging.basicConfig(level=logging.WARNING)
     from bench.report import save
 

@@ -234,3 +234,10 @@ def test_concurrent_questions_are_all_answered_and_probes_stay_fast(serve):
     assert [a.json()["found"] for a in answers[:5]] == [True, True, True, True, False]
     assert answers[0].json() == answers[5].json()
     assert probe_seconds < 1.0
+
+
+def test_random_and_malformed_requests_never_get_a_server_error(serve):
+    from bench.reliability import fuzz
+
+    result = fuzz(serve().url, count=40, seconds=60)
+    assert result["sent"] > 0 and "5xx" not in result, result
