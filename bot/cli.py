@@ -126,9 +126,12 @@ def _ask_args(p: argparse.ArgumentParser) -> None:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.assistant import Assistant
     from bot.core.citations import answer_to_dict, render_text
+    from bot.core.usage import UsageLog, ask_recorded
 
-    answer = Assistant(settings).ask(args.question, filters_from(args))
-    print(json.dumps(answer_to_dict(answer), indent=2) if args.json else render_text(answer))
+    answer, answer_id = ask_recorded(Assistant(settings), UsageLog(settings), args.question,
+                                     filters_from(args), "cli")
+    print(json.dumps(answer_to_dict(answer) | {"answer_id": answer_id}, indent=2) if args.json
+          else render_text(answer))
     return 0
 
 
@@ -151,9 +154,10 @@ def ensure_corpus(settings: Settings) -> None:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.assistant import Assistant
     from bot.core.citations import render_text
+    from bot.core.usage import UsageLog, ask_recorded
 
     ensure_corpus(settings)
-    assistant = Assistant(settings)
+    assistant, usage = Assistant(settings), UsageLog(settings)
     print("Ask about government bans on telecom vendors (empty line or Ctrl-D to quit).")
     while True:
         try:
@@ -164,7 +168,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            print(render_text(assistant.ask(question)))
+            print(render_text(ask_recorded(assistant, usage, question, platform="cli")[0]))
         except BotError as exc:
             print(f"error: {exc}")
 
@@ -181,7 +185,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli", "bot.server.cli",
-    "bot.onnx_cli",
+    "bot.onnx_cli", "bot.usage_cli",
 )
 
 

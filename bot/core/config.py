@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     feeds: list[str] = Field(default_factory=list, description="Feeds polled by `vendorban watch`.")
     watch_interval: float = Field(900.0, gt=0, description="Seconds between feed polls.")
 
+    # --- usage log (answer ids, votes, `vendorban report`)
+    log_questions: bool = Field(True, description="Record questions, answers and votes in "
+                                                  "data_dir/usage.sqlite3; false = record nothing.")
+    usage_retention_days: int = Field(90, ge=1, description="Days of questions and votes kept.")
+    usage_max_rows: int = Field(100_000, ge=100, description="Most answers kept in the usage log.")
+
     @property  # not cached: a copied settings object (model_copy) must follow its own data_dir
     def chroma_path(self) -> Path:
         """Where the embedded Chroma keeps its files."""

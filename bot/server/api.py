@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.core.citations import answer_to_dict
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
+from bot.core.usage import ask_recorded
+from bot.server.feedback import add_feedback_route
 from bot.server.limits import RateLimiter
 from bot.server.services import Services
 from bot.server.workload import BUSY, RESTARTING, Restarting, Workload
@@ -90,6 +92,8 @@ class AskResponse(BaseModel):
     answerer: str
     citations: list[CitationOut]
     quotes: list[QuoteOut]
+    answer_id: str | None = Field(None, description="For POST /api/feedback; null when the "
+                                                     "server records no answers.")
 
 
 def build_router(services: Services, workload: Workload) -> APIRouter:
@@ -136,10 +140,12 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
                                 headers={"Retry-After": str(workload.retry_after())})
         async with job:
             try:
-                answer = await job.run(services.assistant.ask, body.question, filters)
+                answer, answer_id = await job.run(ask_recorded, services.assistant,
+                                                  services.usage, body.question, filters, "api")
             except Restarting:
                 raise HTTPException(503, RESTARTING, headers={"Retry-After": "30"}) from None
         response.headers["Cache-Control"] = "no-store"
-        return answer_to_dict(answer)
+        return answer_to_dict(answer) | {"answer_id": answer_id}
 
+    add_feedback_route(router, services, throttle)
     return router
