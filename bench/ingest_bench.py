@@ -8,7 +8,8 @@ import time
 
 from bench.synthetic import WORK, bench_settings, write_corpus
 from bot.core.embeddings import get_ingest_embedder, resolve_model_path
-from ingest.pipeline import IngestReport, collect, embed_text, ingest, plan
+from ingest.pipeline import collect, embed_text, ingest, plan
+from ingest.report import IngestReport
 
 CHUNK_WORDS = 150  # the issue's ~150-word chunks
 ROUNDS = 3

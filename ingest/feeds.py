@@ -16,7 +16,7 @@ from ingest.fetch import fetch
 from ingest.sources import failure, load_url
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
+    from ingest.report import IngestReport
 
 log = logging.getLogger(__name__)
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.core.attribution import AttributionResult, attribute, attribute_many
@@ -24,35 +24,12 @@ from ingest import sources
 from ingest.chunking import chunk_document
 from ingest.feeds import collect_feed
 from ingest.layout import unwrap
+from ingest.report import IngestReport  # also the import path of the CLI and bench
 
 log = logging.getLogger(__name__)
 CHUNKER_VERSION = "4"  # 2: attribution from the text; 3: unwrapped text; 4: canonical countries
 ATTRIBUTION_GROUP = 64  # documents whose sentences are parsed together
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
-
-
-@dataclass
-class IngestReport:
-    """What an ingest run did."""
-
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures: links not read
-    chunks_embedded: int = 0
-    seconds: float = 0.0
-
-    @property
-    def wrote(self) -> bool:
-        return bool(self.new or self.changed or self.removed)
-
-    def summary(self) -> str:
-        text = (f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
-                f"{self.removed} removed, {len(self.failed)} failed; "
-                f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
-        return text if self.wrote else text + " (nothing to write)"
 
 
 @dataclass

@@ -12,7 +12,8 @@ from bot.core.config import Settings
 from bot.core.errors import BotError
 from bot.core.store import Store
 from ingest.feeds import Feed, FeedEntry, collect_entries, read_feed
-from ingest.pipeline import IngestReport, ingest_documents
+from ingest.pipeline import ingest_documents
+from ingest.report import IngestReport
 from ingest.sources import failure
 
 log = logging.getLogger(__name__)

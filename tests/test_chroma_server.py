@@ -131,7 +131,7 @@ def test_a_narrow_filter_is_searched_by_ids_through_the_server(server, tmp_path,
     """The ids-restricted search (the in-memory mask's ids sent with the query) works over
     HTTP and finds what Chroma's own filtered search finds."""
     from bot.core.embeddings import get_embedder
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -7,8 +7,8 @@ import threading
 from datetime import date
 
 from bot.core import lexical as lexical_module
+from bot.core.filters import Filters
 from bot.core.lexical import LexicalIndex
-from bot.core.retrieval import Filters
 from bot.core.store import Store
 from ingest.pipeline import ingest
 

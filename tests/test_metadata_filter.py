@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from bot.core.filters import Filters
 from bot.core.metadata_filter import Unsupported, matches
-from bot.core.retrieval import Filters
 from bot.core.store import Store
 
 WHERES = [

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from bot.core.retrieval import Filters, collapse_duplicates, diversify, prefer_newest
+from bot.core.filters import Filters
+from bot.core.retrieval import collapse_duplicates, diversify, prefer_newest
 from bot.core.types import Passage
 
 
@@ -162,7 +163,7 @@ def test_a_when_answer_gives_the_date_of_the_decision(assistant):
 
 def test_partial_dates_filter_by_their_whole_period():
     from bot.core.dates import PartialDate
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
 
     assert Filters(since=PartialDate(2018, 4)).date_range() == (20180400, None)
     assert Filters(until=PartialDate(2018)).date_range() == (None, 20189999)

@@ -23,7 +23,7 @@ def test_collection_uses_cosine_space(settings):
 
 
 def test_flags_are_stored_as_ints_and_bool_filters_still_match(settings, corpus_copy):
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
 
     ingest([corpus_copy], settings, progress=False)
     store = Store(settings)
@@ -37,7 +37,7 @@ def test_flags_are_stored_as_ints_and_bool_filters_still_match(settings, corpus_
 def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
     import chromadb
 
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
 
     client = chromadb.PersistentClient(path=str(settings.chroma_path))
     from bot.core.store import _embedding_function
@@ -71,7 +71,7 @@ def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
         settings, corpus_copy, monkeypatch):
     import numpy as np
 
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
 
     store = old_layout_index(settings, corpus_copy, monkeypatch)
     outdated = store.outdated_layout()

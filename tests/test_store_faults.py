@@ -11,8 +11,9 @@ import pytest
 
 from bot.core.assistant import Assistant
 from bot.core.errors import BotError, IndexReplacedError, IndexUnavailableError
+from bot.core.filters import Filters
 from bot.core.lexical import LexicalIndex
-from bot.core.retrieval import Filters, Retriever
+from bot.core.retrieval import Retriever
 from bot.core.store import Store
 from ingest.pipeline import ingest
 

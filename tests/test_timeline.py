@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.retrieval import Filters
+from bot.core.filters import Filters
 from bot.core.timeline import (
     TimelineError,
     country_key,

@@ -14,6 +14,7 @@ from bot.core import answer as answering
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
 from bot.core.errors import EmptyIndexError, IndexReplacedError, IndexUnavailableError
+from bot.core.filters import Filters
 from bot.core.lexical import UNREAD
 from bot.core.questions import (
     clean_question,
@@ -24,7 +25,7 @@ from bot.core.questions import (
     wants_latest,
 )
 from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
-from bot.core.retrieval import Filters, Retriever, lexical_overlap
+from bot.core.retrieval import Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
 from bot.core.text import canonical_country, content_terms
 from bot.core.types import Answer, Passage

@@ -32,7 +32,7 @@ from bot.core.errors import IndexUnavailableError
 from bot.core.text import content_terms
 
 if TYPE_CHECKING:
-    from bot.core.retrieval import Filters
+    from bot.core.filters import Filters
     from bot.core.store import Store
 
 log = logging.getLogger(__name__)

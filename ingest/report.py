@@ -1,0 +1,29 @@
+"""What an ingest run did: counts by outcome and the sources that failed, filled as it goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures: links not read
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.new or self.changed or self.removed)
+
+    def summary(self) -> str:
+        text = (f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
+                f"{self.removed} removed, {len(self.failed)} failed; "
+                f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
+        return text if self.wrote else text + " (nothing to write)"
