@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from bot.core.types import Answer
 from bot.core.usage import UsageLog
 from bot.evaluation.gold import GoldItem
 from tests.conftest import make_settings
-from tests.server_support import API_TOKEN
+from tests.server_support import API_TOKEN, MATTERMOST_TOKEN, slack_headers
 
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
@@ -214,3 +215,45 @@ def test_user_ids_are_stored_only_as_salted_hashes(tmp_path):
     assert stored and "U123SECRET" not in first.path.read_bytes().decode("latin-1")
     assert stored == first.hash_user("slack", "U123SECRET")
     assert stored != second.hash_user("slack", "U123SECRET")  # another data dir, another salt
+
+
+def test_slack_and_mattermost_questions_are_recorded_with_hashed_users(serve, receiver, tmp_path,
+                                                                      capsys, monkeypatch):
+    live = serve(data_dir=tmp_path / "data")
+    form = {"command": "/vendorban", "team_id": "T1", "channel_id": "C1", "user_name": "ann"}
+    slack = urlencode(form | {"user_id": "U77SLACK", "text": OFF_TOPIC,
+                              "response_url": f"{receiver.url}/slack"}).encode()
+    assert httpx.post(f"{live.url}/slack/commands", content=slack, headers=slack_headers(slack),
+                      timeout=10).status_code == 200
+    mattermost = urlencode(form | {"user_id": "u88matter", "text": FOUND,
+                                   "response_url": f"{receiver.url}/mm"}).encode()
+    assert httpx.post(f"{live.url}/mattermost/commands", content=mattermost, timeout=10,
+                      headers={"Authorization": f"Token {MATTERMOST_TOKEN}",
+                               "Content-Type": "application/x-www-form-urlencoded"}
+                      ).status_code == 200
+    receiver.wait_for(2)
+    report = cli_json(capsys, monkeypatch, tmp_path / "data", "report", "--json")
+    assert {name: (p["questions"], p["answered"]) for name, p in report["platforms"].items()} \
+        == {"slack": (1, 0), "mattermost": (1, 1)}
+    assert report["unanswered"] == [{"question": OFF_TOPIC, "count": 1}]
+    usage = live.services.usage
+    with sqlite3.connect(usage.path) as db:
+        hashes = dict(db.execute("SELECT platform, user_hash FROM answers").fetchall())
+    assert hashes == {"slack": usage.hash_user("slack", "T1:U77SLACK"),
+                      "mattermost": usage.hash_user("mattermost", "T1:u88matter")}
+    for path in (tmp_path / "data").glob("usage*"):
+        assert b"U77SLACK" not in path.read_bytes() and b"u88matter" not in path.read_bytes()
+
+
+def test_a_slack_mention_is_recorded_once_as_slack(serve, receiver, tmp_path):
+    live = serve(data_dir=tmp_path / "data")
+    event = {"type": "app_mention", "user": "U5", "text": f"<@UBOT> {FOUND}", "channel": "C1",
+             "ts": "1700000000.000100", "event_ts": "1700000000.000100"}
+    body = json.dumps({"team_id": "T1", "api_app_id": "A1", "event": event, "event_id": "Ev9",
+                       "type": "event_callback", "event_time": 1700000000}).encode()
+    assert httpx.post(f"{live.url}/slack/events", content=body, timeout=10,
+                      headers=slack_headers(body) | {"Content-Type": "application/json"}
+                      ).status_code == 200
+    receiver.wait_for(1)
+    report = live.services.usage.report(1)
+    assert report["platforms"]["slack"]["questions"] == 1 and report["answered"] == 1

@@ -10,6 +10,7 @@ from bot.core.assistant import Assistant
 from bot.core.errors import BotError
 from bot.core.questions import clean_question
 from bot.core.types import Answer
+from bot.core.usage import UsageLog, ask_recorded
 
 log = logging.getLogger(__name__)
 MAX_SOURCES = 40  # a listing beyond this is cut by the renderers anyway
@@ -32,6 +33,8 @@ class ChatRequest:
     argument: str = ""
     public: bool = False
     note: str = ""  # shown above the help, e.g. "Unknown command `foo`."
+    platform: str = ""  # "slack" or "mattermost", and the asker (hashed when recorded): usage log
+    user: str = ""
 
 
 @dataclass
@@ -83,7 +86,7 @@ def immediate_reply(request: ChatRequest, max_question_chars: int) -> Reply | No
     return None
 
 
-def execute(assistant: Assistant, request: ChatRequest) -> Reply:
+def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None = None) -> Reply:
     """Run a request against the core (blocking: call it from a worker thread)."""
     try:
         if request.action == "sources":
@@ -95,7 +98,9 @@ def execute(assistant: Assistant, request: ChatRequest) -> Reply:
             answer = assistant.quote(speaker.strip(), about.strip() or None)
             return Reply("answer", answer=answer, public=request.public)
         if request.action == "ask":
-            return Reply("answer", answer=assistant.ask(request.argument), public=request.public)
+            answer = (ask_recorded(assistant, usage, request.argument, None, request.platform,
+                                   request.user)[0] if usage else assistant.ask(request.argument))
+            return Reply("answer", answer=answer, public=request.public)
         return Reply("help", message=request.note)
     except BotError as exc:
         return Reply("error", message=str(exc))

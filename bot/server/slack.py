@@ -122,6 +122,7 @@ def _on_mention(services: Services, workload: Workload, team: str, event: dict) 
     text = html.unescape(_MENTION.sub(" ", str(event.get("text", ""))))
     chat = parse_request(text)
     chat.public = True  # a thread reply is seen by the channel; help stays help
+    chat.platform, chat.user = "slack", f"{team}:{event.get('user', '')}"
     target = {"channel": event.get("channel"),
               "thread_ts": event.get("thread_ts") or event.get("ts")}
     api = services.settings.slack_api_url.rstrip("/")
@@ -137,7 +138,7 @@ def _on_mention(services: Services, workload: Workload, team: str, event: dict) 
     async def answer(job: Job) -> None:
         try:
             message = render_slack.render(reply or await job.run(execute, services.assistant,
-                                                                 chat))
+                                                                 chat, services.usage))
             message.pop("response_type")
         except Restarting:
             message = {"text": RESTARTING}

@@ -23,6 +23,7 @@ def answer_slash_command(services: Services, workload: Workload, form: Mapping[s
         return {"response_type": "ephemeral",
                 "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
     chat = parse_request(form.get("text", ""))
+    chat.platform, chat.user = platform, f"{form.get('team_id', '')}:{form['user_id']}"
     ready = immediate_reply(chat, services.settings.max_question_chars)
     if ready:
         return render(ready, command)
@@ -32,7 +33,8 @@ def answer_slash_command(services: Services, workload: Workload, form: Mapping[s
 
     async def answer_later(job: Job) -> None:
         try:
-            message = render(await job.run(execute, services.assistant, chat), command)
+            message = render(await job.run(execute, services.assistant, chat, services.usage),
+                             command)
         except Restarting:
             message = {"response_type": "ephemeral", "text": RESTARTING}
         await services.delivery.post(form["response_url"], message | dict(delayed_extra or {}))
