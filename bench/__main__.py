@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n### {name} ({'quick' if args.quick else 'full'})", flush=True)
         try:
             result = benches[name](args.quick)
-        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+        except Exception:  # one broken benchmark must not hide the others' figures
             log.exception("benchmark %s failed", name)
             failed.append(name)
             continue

@@ -5,11 +5,18 @@ from __future__ import annotations
 import shutil
 import statistics
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.synthetic import WORK, bench_settings, write_corpus
 from bot.core.embeddings import get_ingest_embedder, resolve_model_path
 from ingest.pipeline import collect, embed_text, ingest, plan
 from ingest.report import IngestReport
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bot.core.config import Settings
 
 CHUNK_WORDS = 150  # the issue's ~150-word chunks
 ROUNDS = 3
@@ -19,7 +26,7 @@ def _rounded(values: list[float]) -> list[float]:
     return [round(v, 1) for v in values]
 
 
-def chunk_texts(corpus, settings) -> list[str]:  # noqa: ANN001
+def chunk_texts(corpus: Path, settings: Settings) -> list[str]:
     """Exactly the texts the pipeline embeds for this corpus."""
     report = IngestReport()
     docs, _, _ = collect([corpus], settings, report)
@@ -27,7 +34,7 @@ def chunk_texts(corpus, settings) -> list[str]:  # noqa: ANN001
     return [embed_text(p.doc, c) for p in todo for c in p.chunks]
 
 
-def time_bare_encode(settings, texts: list[str]) -> float:  # noqa: ANN001
+def time_bare_encode(settings: Settings, texts: list[str]) -> float:
     """Seconds for SentenceTransformer.encode alone on the texts (model already loaded)."""
     model = get_ingest_embedder(settings).model
     started = time.perf_counter()
@@ -36,7 +43,7 @@ def time_bare_encode(settings, texts: list[str]) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-def time_langchain(texts: list[str], folder) -> float:  # noqa: ANN001
+def time_langchain(texts: list[str], folder: Path) -> float:
     """Seconds for Chroma.from_texts with HuggingFaceEmbeddings (model loaded before timing)."""
     from langchain_chroma import Chroma
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -48,12 +55,12 @@ def time_langchain(texts: list[str], folder) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-def timed_ingest(corpus, settings):  # noqa: ANN001, ANN201
+def timed_ingest(corpus: Path, settings: Settings) -> tuple[IngestReport, float]:
     """ingest() with the seconds spent inside the embedder counted apart: (report, embed_s)."""
     embedder = get_ingest_embedder(settings)
     spent = [0.0]
 
-    def embed(texts: list[str]):  # noqa: ANN202
+    def embed(texts: list[str]) -> np.ndarray:
         started = time.perf_counter()
         try:
             return type(embedder).embed(embedder, texts)

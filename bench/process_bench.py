@@ -19,10 +19,11 @@ from bench.synthetic import (
     link_export,
     synthetic_index,
 )
+from bot.core.config import Settings
 from ingest.pipeline import ingest
 
 
-def corpus_data():  # noqa: ANN201
+def corpus_data() -> Settings:
     """The shipped corpus in the bench work dir (ingest is idempotent: unchanged documents cost
     a hash, edited ones are replaced), with the ONNX export."""
     settings = bench_settings(WORK / "corpus-data")
@@ -32,14 +33,14 @@ def corpus_data():  # noqa: ANN201
     return settings
 
 
-def env_for(settings, **extra: str) -> dict:  # noqa: ANN001
+def env_for(settings: Settings, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORBAN_")}
     env.update(VENDORBAN_DATA_DIR=str(settings.data_dir), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1",
                **extra)
     return env
 
 
-def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
+def time_ask(settings: Settings, runs: int, **extra: str) -> list[float]:
     """Wall seconds of `python -m bot.cli ask` subprocesses, start to exit."""
     samples = []
     for n in range(runs):
@@ -52,7 +53,7 @@ def time_ask(settings, runs: int, **extra: str) -> list[float]:  # noqa: ANN001
     return samples
 
 
-def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
+def serve_probe(settings: Settings, rounds: int, **extra: str) -> dict:
     """Run bench.serve_probe in a fresh process and return what it measured."""
     started = time.time()
     done = subprocess.run([sys.executable, "-m", "bench.serve_probe", str(rounds)],
@@ -64,7 +65,7 @@ def serve_probe(settings, rounds: int, **extra: str) -> dict:  # noqa: ANN001
     return probe
 
 
-def time_serve(settings, **extra: str) -> float:  # noqa: ANN001
+def time_serve(settings: Settings, **extra: str) -> float:
     """Wall seconds from starting `vendorban serve` to its first 200 from POST /api/ask."""
     import httpx
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,9 @@ from bot.core.embeddings import get_embedder
 from bot.core.filters import Filters
 from bot.core.store import HNSW, Store
 from bot.evaluation.baseline import langchain_store
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
 
 CHROMA_DEFAULT_HNSW = {"space": "cosine"}  # Chroma's own ef_construction/ef_search/M
 FILTERS = {
@@ -40,7 +45,7 @@ def time_asks(assistant: Assistant, rounds: int, filters: Filters | None = None)
     return samples
 
 
-def time_langchain(db, rounds: int) -> list[float]:  # noqa: ANN001
+def time_langchain(db: Chroma, rounds: int) -> list[float]:
     db.similarity_search(QUESTIONS[0], k=8)
     samples = []
     for n in range(rounds):
@@ -84,7 +89,7 @@ def run_query(quick: bool) -> dict:
             "hnsw": HNSW, "rounds": rounds}
 
 
-def _timed(call, rounds: int) -> list[float]:  # noqa: ANN001
+def _timed(call: Callable[[str], object], rounds: int) -> list[float]:
     samples = []
     for n in range(rounds):
         question = QUESTIONS[n % len(QUESTIONS)]

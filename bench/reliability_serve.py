@@ -45,7 +45,7 @@ class Replies:
         replies = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with replies._lock:
                     replies.posts.setdefault(self.path, []).append((time.monotonic(),

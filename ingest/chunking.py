@@ -38,7 +38,8 @@ def chunk_document(
     return chunks
 
 
-def _extend_last(chunks, doc, spans, i, attributions) -> int:  # noqa: ANN001
+def _extend_last(chunks: list[Chunk], doc: Document, spans: list[tuple[int, int]], i: int,
+                 attributions: list[Attribution] | None) -> int:
     """Fold a short tail into the previous chunk instead of making a tiny one."""
     last = chunks.pop()
     chunks.append(_make_chunk(doc, last.position, last.start, spans[-1][1], attributions))

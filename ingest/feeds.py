@@ -104,7 +104,7 @@ def collect_feed(url: str, settings: Settings, report: IngestReport,
     """Documents of a feed's entries (those `wanted`); failures go to the report, not raised."""
     try:
         feed = read_feed(url, settings)
-    except Exception as exc:  # noqa: BLE001 -- one feed's failure, whatever raised it
+    except Exception as exc:  # one feed's failure, whatever raised it
         report.failed.append((url, failure(url, exc)))
         return []
     return collect_entries(feed, settings, report, wanted)
@@ -119,6 +119,6 @@ def collect_entries(feed: Feed, settings: Settings, report: IngestReport,
             continue
         try:
             docs.append(entry_document(entry, feed, settings))
-        except Exception as exc:  # noqa: BLE001 -- one article's failure, whatever raised it
+        except Exception as exc:  # one article's failure, whatever raised it
             report.failed.append((entry.link, failure(entry.link, exc)))
     return docs

@@ -17,7 +17,7 @@ DATE_PARAMS = {"extensive_search": False, "original_date": True}
 
 
 def page_metadata(html: str, url: str = "") -> tuple[dict[str, Any], str]:
-    """(title/outlet/author/published/url found in the page, main text with blank-line paragraphs)."""
+    """(title/outlet/author/published/url from the page, main text with blank-line paragraphs)."""
     import trafilatura  # heavy import (lxml, justext): only when a page is read
 
     found = trafilatura.bare_extraction(
@@ -29,7 +29,8 @@ def page_metadata(html: str, url: str = "") -> tuple[dict[str, Any], str]:
     # No host name as outlet here (trafilatura falls back to it): a feed's title is the better
     # fallback, the host name the last one.
     host = urlsplit(url).netloc.lower() if url else ""
-    sitename = found.sitename if (found.sitename or "").lower() not in (host, found.hostname) else ""
+    named = (found.sitename or "").lower() not in (host, found.hostname)
+    sitename = found.sitename if named else ""
     meta = {"title": found.title, "outlet": sitename,
             "author": found.author, "published": found.date, "url": found.url}
     paragraphs = [p.strip() for p in found.text.split("\n") if p.strip()]

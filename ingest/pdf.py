@@ -31,14 +31,14 @@ def page_texts(data: bytes, source: str) -> tuple[list[str], dict[str, Any]]:
         raise IngestError(f"{source}: not a readable PDF ({exc})") from exc
     except IngestError:
         raise
-    except Exception as exc:  # noqa: BLE001 -- pypdf raises KeyError, IndexError, TypeError...
+    except Exception as exc:  # pypdf raises KeyError, IndexError, TypeError...
         problem = f"{type(exc).__name__}: {exc}"
         raise IngestError(f"{source}: not a readable PDF ({problem})") from exc
     return pages, pdf_info(info)
 
 
 def pdf_info(info: Any) -> dict[str, Any]:
-    """Title, author and creation date from a PDF's info dictionary; a malformed field is skipped."""
+    """Title, author and creation date from a PDF's info dictionary, skipping malformed fields."""
     meta: dict[str, Any] = {}
     for key, attr in (("title", "title"), ("author", "author"), ("published", "creation_date")):
         try:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.attribution import AttributionResult, attribute, attribute_many
 from bot.core.config import Settings
@@ -25,6 +26,10 @@ from ingest.chunking import chunk_document
 from ingest.feeds import collect_feed
 from ingest.layout import unwrap
 from ingest.report import IngestReport  # also the import path of the CLI and bench
+
+if TYPE_CHECKING:
+    import numpy as np
+    from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 CHUNKER_VERSION = "4"  # 2: attribution from the text; 3: unwrapped text; 4: canonical countries
@@ -173,8 +178,9 @@ def add_source(docs: dict[str, Document], source: str, load: Callable[[], list[D
         new = load()
         clash = next((d for d in new if _clashes(docs, d)), None)
         if clash is not None:
-            raise IngestError(f"{source}: same document id (same url) as {docs[clash.doc_id].source}")
-    except Exception as exc:  # noqa: BLE001 -- any failure of one source is that source's
+            raise IngestError(f"{source}: same document id (same url) as "
+                              f"{docs[clash.doc_id].source}")
+    except Exception as exc:  # any failure of one source is that source's
         report.failed.append((source, sources.failure(source, exc)))
         return
     docs.update((d.doc_id, d) for d in new)
@@ -255,7 +261,8 @@ def write(todo: list[Prepared], store: Store, settings: Settings, report: Ingest
         bar.close()
 
 
-def _write_group(group, chunks, vectors, store, report, bar) -> None:  # noqa: ANN001
+def _write_group(group: list[Prepared], chunks: list[tuple[Prepared, Chunk]], vectors: np.ndarray,
+                 store: Store, report: IngestReport, bar: tqdm | None) -> None:
     """Write a group's documents in one store call, then count them as done."""
     if not group:
         return
@@ -293,7 +300,7 @@ def prune_missing(store: Store, roots: list[str], seen: set[str], report: Ingest
             report.removed += 1
 
 
-def _progress(total: int, enabled: bool | None):  # noqa: ANN202
+def _progress(total: int, enabled: bool | None) -> tqdm | None:
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:

@@ -38,7 +38,7 @@ PATTERNS: dict[str, str] = {}  # suffix -> file-name pattern a file must match t
 
 
 def register(suffixes: tuple[str, ...], loader: Loader, pattern: str | None = None) -> None:
-    """Add a loader for more file types; `pattern` (e.g. "timeline*") limits which files it takes."""
+    """Add a loader for more file types; `pattern` (e.g. "timeline*") limits the files it takes."""
     for suffix in suffixes:
         LOADERS[suffix] = loader
         if pattern:
@@ -119,13 +119,14 @@ def is_url(value: str) -> bool:
     return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", str(value)) is not None
 
 
-def load_url(url: str, settings: Settings, fallback: dict[str, Any] | None = None) -> list[Document]:
+def load_url(url: str, settings: Settings,
+             fallback: dict[str, Any] | None = None) -> list[Document]:
     """The Document at a URL (HTML, PDF or text); `source` and `url` are the URL asked for."""
     return [document_from_fetched(fetch(url, settings), fallback)]
 
 
 def document_from_fetched(fetched: Fetched, fallback: dict[str, Any] | None = None) -> Document:
-    """A fetched body as a Document, by its media type; the host name stands in for a missing outlet."""
+    """A fetched body as a Document by its media type; a missing outlet becomes the host name."""
     url = fetched.url
     fallback = {"outlet": urlsplit(fetched.final_url).hostname or "", **(fallback or {})}
     if fetched.media_type == "application/pdf":

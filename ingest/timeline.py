@@ -19,7 +19,8 @@ def entry_title(entry: TimelineEntry) -> str:
     """ "2019-05-15 United States: Executive Order 13873 declared a national emergency..." """
     words = entry.measure.split()
     head = " ".join(words[:TITLE_WORDS]).rstrip(".,;:")
-    return f"{entry.date.isoformat()} {entry.country}: {head}{'...' if len(words) > TITLE_WORDS else ''}"
+    more = "..." if len(words) > TITLE_WORDS else ""
+    return f"{entry.date.isoformat()} {entry.country}: {head}{more}"
 
 
 def entry_text(entry: TimelineEntry) -> str:

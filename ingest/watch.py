@@ -51,7 +51,7 @@ def poll(feed_urls: Sequence[str], settings: Settings, store: Store | None = Non
         old = state.get(url, {})
         try:
             feed = read_feed(url, settings, old.get("etag", ""), old.get("last_modified", ""))
-        except Exception as exc:  # noqa: BLE001 -- one feed's failure, whatever raised it
+        except Exception as exc:  # one feed's failure, whatever raised it
             log.info("feed %s is unavailable (will retry next round): %s", url, exc)
             report.failed.append((url, failure(url, exc)))
             continue

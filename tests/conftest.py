@@ -1,4 +1,4 @@
-"""Shared fixtures: state in temp dirs, the real model (loaded once), the real corpus indexed once."""
+"""Shared fixtures: state in temp dirs, the real model loaded once, the real corpus indexed once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A local OpenAI-compatible (and Ollama) chat server for tests: scripted replies, recorded requests."""
+"""A local OpenAI-compatible (and Ollama) chat server: scripted replies, recorded requests."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
             step = stub.script.pop(0) if stub.script else Scripted(status=500, body="no script")
             time.sleep(step.delay)
             if step.status != 200:
-                return self._send(step.status, step.body or json.dumps({"error": {"message": "boom"}}))
+                error = json.dumps({"error": {"message": "boom"}})
+                return self._send(step.status, step.body or error)
             text = step.reply(body) if callable(step.reply) else step.reply
             if path == "/api/chat":  # Ollama's native API streams NDJSON
                 return self._send(200, ollama_stream(text, body.get("model", "")))

@@ -30,7 +30,8 @@ OPERATORS = """Valdovia sends classified 5G decision to operators
 
 Valdovia's regulator has sent a classified decision about their networks to the country's mobile
 operators, officials said. The mobile operators received the classified decision after a review by
-the security service. Telnova, Valcom and Ostra Mobile were told on Friday. The contents are secret."""
+the security service. Telnova, Valcom and Ostra Mobile were told on Friday. The contents are \
+secret."""
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,8 @@ def test_a_headline_that_asks_is_not_given_as_the_answer(pages_assistant):
 
 
 def test_which_operators_is_answered_by_the_sentence_that_names_them(pages_assistant):
-    answer = pages_assistant.ask("Which Valdovian mobile operators received the classified decision?")
+    answer = pages_assistant.ask(
+        "Which Valdovian mobile operators received the classified decision?")
     assert answer.found
     assert "Telnova, Valcom and Ostra Mobile" in answer.text
 

@@ -149,7 +149,7 @@ def test_a_narrow_filter_is_searched_by_ids_through_the_server(server, tmp_path,
     sent = []
     original = assistant.store.query
 
-    def spy(vector, k, where=None, ids=None):  # noqa: ANN001, ANN202
+    def spy(vector, k, where=None, ids=None):
         sent.append(ids)
         return original(vector, k, where, ids)
 

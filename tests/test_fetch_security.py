@@ -62,7 +62,7 @@ def network(monkeypatch) -> Network:
     net = Network()
     real_lookup, real_connect = socket.getaddrinfo, socket.create_connection
 
-    def getaddrinfo(host, port, *args, **kwargs):  # noqa: ANN001, ANN202
+    def getaddrinfo(host, port, *args, **kwargs):
         if host not in net.answers:
             return real_lookup(host, port, *args, **kwargs)
         queue = net.answers[host]
@@ -70,7 +70,7 @@ def network(monkeypatch) -> Network:
         return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
                  (a, port)) for a in found]
 
-    def create_connection(address, *args, **kwargs):  # noqa: ANN001, ANN202
+    def create_connection(address, *args, **kwargs):
         net.connected.append(address[0])
         if address[0] in ("127.0.0.1", "::1") or address[0] in net.loopback_names:
             return real_connect(address, *args, **kwargs)

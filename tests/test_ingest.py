@@ -1,4 +1,4 @@
-"""Ingest: idempotence, replacement of changed documents, prune, bad input (real Chroma, real model)."""
+"""Ingest: idempotence, changed documents replaced, prune, bad input (real Chroma, real model)."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def test_a_write_that_fails_stops_ingest_after_the_groups_already_written(
     real_write = Store.write_documents
     written: list[str] = []
 
-    def failing_third(self, doc_metas, *args):  # noqa: ANN001, ANN202
+    def failing_third(self, doc_metas, *args):
         if len(written) == 2:
             raise RuntimeError("disk full")
         real_write(self, doc_metas, *args)

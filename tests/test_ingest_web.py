@@ -36,7 +36,8 @@ Rudolf Rassendyll, told reporters in the capital after a cabinet meeting.</p>
 ministry said in a statement published on its website.</p>
 {extra}</article>
 <section id="comments" class="comments"><h3>Comments</h3>
-<div class="comment"><p>Great article, totally agree with this reader comment text!</p></div></section>
+<div class="comment"><p>Great article, totally agree with this reader comment text!</p></div>\
+</section>
 <footer><p>Copyright 2021 Daily Planet footer text. All rights reserved.</p></footer>
 </body></html>"""
 BOILERPLATE = ("World news menu", "BUY CHEAP", "Great article", "Copyright 2021")

@@ -84,7 +84,7 @@ def test_a_large_index_is_rebuilt_in_the_background_while_the_old_one_answers(
     release = threading.Event()
     real_build = lexical_module.build
 
-    def held_build(*args):  # noqa: ANN002, ANN202 - the build waits until the test lets it go
+    def held_build(*args):  # the build waits until the test lets it go
         assert release.wait(60)
         return real_build(*args)
 
@@ -113,7 +113,7 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
     files = list(cache.glob("bm25-*.npz"))
     assert [f.name for f in files] == [f"bm25-{store.chunks.id}-{store.version()}.npz"]
 
-    def no_reading(*args):  # noqa: ANN002, ANN202
+    def no_reading(*args):
         raise AssertionError("read from Chroma although the cache holds this generation")
 
     with monkeypatch.context() as patch:

@@ -96,7 +96,9 @@ def test_a_good_cited_answer_passes_with_citations_renumbered_by_first_use(llm_a
     assert answer.sentences[0][1] == [1] and answer.sentences[1][1] == [2]
     assert number_of(stub.requests[0], PROCUREMENT) > 1  # so [1] really was renumbered
     assert len(stub.requests) == 1 and stub.requests[0]["model"] == "stub-model"
-    assert stub.requests[0].get("max_completion_tokens", stub.requests[0].get("max_tokens")) == 400 and stub.requests[0]["temperature"] == 0.0
+    request = stub.requests[0]
+    assert request.get("max_completion_tokens", request.get("max_tokens")) == 400
+    assert request["temperature"] == 0.0
     assert stub.headers[0]["authorization"] == f"Bearer {KEY}"
 
 

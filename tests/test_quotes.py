@@ -10,7 +10,8 @@ SEED_LIKE = (
     "“We’ll take firm measures.”\n\n"
     "It is worth noting that the US government has already asked its allies.\n\n"
     "China denials\n\n"
-    "Chinese foreign ministry spokesman Geng Shuang expressed “serious concern” about the reports.\n\n"
+    "Chinese foreign ministry spokesman Geng Shuang expressed “serious concern” "
+    "about the reports.\n\n"
     "“We hope the Japanese side can provide a fair competition environment,” he said.\n\n"
     "Huawei for its part continues to reject Western suggestions, and says Beijing has no say.\n"
 )

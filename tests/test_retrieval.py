@@ -142,7 +142,7 @@ def test_a_narrow_filter_searches_among_the_ids_its_mask_allows(assistant, monke
     calls = []
     original = assistant.store.query
 
-    def spy(vector, k, where=None, ids=None):  # noqa: ANN001, ANN202
+    def spy(vector, k, where=None, ids=None):
         calls.append((where, ids))
         return original(vector, k, where, ids)
 

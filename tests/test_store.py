@@ -56,7 +56,7 @@ def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
 OLD_HNSW = {"space": "cosine", "ef_construction": 100, "ef_search": 100, "max_neighbors": 16}
 
 
-def old_layout_index(settings, corpus, monkeypatch):  # noqa: ANN001, ANN201
+def old_layout_index(settings, corpus, monkeypatch) -> Store:
     """The corpus ingested into a collection with Chroma's HNSW defaults and bool flags."""
     from bot.core import store as store_module
 

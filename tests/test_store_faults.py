@@ -41,7 +41,7 @@ def test_a_bad_query_is_raised_as_the_bug_it_is_not_as_an_unavailable_index(sett
     """Store._query turned any exception into IndexUnavailableError carrying the raw text."""
     ingest([note(tmp_path / "docs", "a", "Ruritania", "Zendaburg")], settings, progress=False)
     store = Store(settings)
-    with pytest.raises(Exception) as info:  # noqa: PT011 - whatever chromadb raises
+    with pytest.raises(Exception) as info:  # whatever chromadb raises
         store.query([1.0] + [0.0] * 383, 3, where={"$nonsense": [1]})
     assert not isinstance(info.value, BotError)
 
@@ -59,7 +59,7 @@ def test_an_index_error_that_is_a_bug_reaches_the_api_as_the_generic_error(
 
     from chromadb.api.models.Collection import Collection
 
-    def broken(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def broken(self, *args, **kwargs):
         raise KeyError("internal-detail-xyz")  # a bug inside chromadb, or in what we sent it
 
     monkeypatch.setattr(Collection, "query", broken)
@@ -78,7 +78,7 @@ def test_a_replaced_collection_is_retried_once_not_once_per_nested_call(corpus_i
     assistant = Assistant(settings)
     calls = []
 
-    def replaced(self) -> dict:  # noqa: ANN001
+    def replaced(self) -> dict:
         calls.append(1)
         raise IndexReplacedError()
 
@@ -159,7 +159,7 @@ def test_a_failing_rebuild_backs_off_instead_of_reading_the_index_on_every_quest
     reads = []
     real = lexical_module.read_snapshot
 
-    def failing(store, generation):  # noqa: ANN001, ANN202
+    def failing(store, generation):
         reads.append(generation)
         raise IndexUnavailableError("The index is unavailable right now; try again shortly.")
 
@@ -188,7 +188,7 @@ def test_a_first_build_that_fails_is_not_retried_on_the_next_question_at_once(
     store = Store(settings)
     reads = []
 
-    def failing(store, generation):  # noqa: ANN001, ANN202
+    def failing(store, generation):
         reads.append(generation)
         raise IndexUnavailableError("The index is unavailable right now; try again shortly.")
 

@@ -74,12 +74,14 @@ def test_a_missing_key_is_an_error():
 
 
 def test_each_entry_becomes_a_citable_timeline_document(tmp_path):
-    path = write_timeline(tmp_path / "c", ENTRY, {**ENTRY, "date": date(2019, 5, 16),
-                                                  "measure": "Huawei was added to the Entity List."})
+    path = write_timeline(tmp_path / "c", ENTRY,
+                          {**ENTRY, "date": date(2019, 5, 16),
+                           "measure": "Huawei was added to the Entity List."})
     docs = load(path, str(path))
     assert len(docs) == 2 and len({d.doc_id for d in docs}) == 2
     doc = docs[0]
-    assert doc.title == "2019-05-15 United States: Executive Order 13873 declared a national emergency over..."
+    assert doc.title == ("2019-05-15 United States: Executive Order 13873 declared a national "
+                         "emergency over...")
     assert (doc.kind, doc.url, doc.outlet, str(doc.published)) == (
         "timeline", ENTRY["source_url"], "CISA", "2019-05-15")
     assert doc.countries == ("United States",) and doc.vendors == ("Huawei",)
@@ -151,8 +153,9 @@ def test_rendering_numbers_each_distinct_source_once(assistant):
     assert len(sources) == len({e.source_url for e in canada}) < len(canada)
     text = render_timeline(canada)
     first = canada[0]
-    assert text.splitlines()[0] == (f"{first.date}  Canada, {first.body}: "
-                                    f"{first.measure.rstrip('.')} ({first.status}; Huawei, ZTE) [1]")
+    assert text.splitlines()[0] == (
+        f"{first.date}  Canada, {first.body}: "
+        f"{first.measure.rstrip('.')} ({first.status}; Huawei, ZTE) [1]")
     assert f"[1] {first.source} {first.source_url}" in text
     assert render_timeline([]) == "No timeline entries found."
 

@@ -1,4 +1,4 @@
-"""The verifier: citations, quotes, words and meaning of generated sentences (real embedding model)."""
+"""The verifier: citations, quotes, words and meaning of generated sentences (the real model)."""
 
 from __future__ import annotations
 

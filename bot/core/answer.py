@@ -39,12 +39,14 @@ QUOTED = re.compile(r"[“\"][^”\"]{12,}[”\"]")
 SPEECH = re.compile(rf"\b(?:{SPEECH_WORDS}|statement|reported)\b", re.I)
 _MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
            r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
-DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
+DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?|"
+                  rf"{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|"
                   rf"{_MONTHS}\s+\d{{4}}|(?:in|by|since|from|until|of|end)\s+(?:19|20)\d\d)\b")
 DEADLINE = re.compile(rf"\b(?:by|until|before|no later than)\s+"
                       rf"(?:the\s+(?:end|start|beginning|middle)\s+of\s+)?"
                       rf"(?:\d{{1,2}}\s+)?(?:{_MONTHS}|(?:19|20)\d\d)|\bdeadlines?\b", re.I)
-CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|over concerns?|concerns? (?:that|about|over)|citing|cited|"
+CAUSE = re.compile(r"^\W*(?:following|after)\b|\b(?:because|due to|sanctions|over concerns?|"
+                   r"concerns? (?:that|about|over)|citing|cited|"
                    r"on the grounds|grounds that|influence|spying|espionage|surveillance|"
                    r"risks? (?:of|to|that)|threats? to|pressured?|reasons?|in order to|so that|"
                    r"designed to|aimed at|intended to|to (?:protect|strengthen|safeguard)|"
@@ -331,8 +333,8 @@ def with_date_context(chosen: list[Scored]) -> list[Scored]:
 
 
 REGIONS = {
-    "europe": "uk eu france germany sweden italy portugal denmark estonia belgium netherlands spain "
-              "poland finland norway austria ireland czechia romania latvia lithuania",
+    "europe": "uk eu france germany sweden italy portugal denmark estonia belgium netherlands "
+              "spain poland finland norway austria ireland czechia romania latvia lithuania",
     "asia": "japan china india southkorea korea taiwan vietnam singapore malaysia indonesia",
     "five eyes": "usa uk canada australia nz",
     "americas": "usa canada mexico brazil argentina chile",

@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.core import answer as answering
 from bot.core.config import Settings
@@ -29,6 +29,9 @@ from bot.core.retrieval import Retriever, lexical_overlap
 from bot.core.store import Store, attributions_of
 from bot.core.text import canonical_country, content_terms
 from bot.core.types import Answer, Passage
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 SPEAKER_CHUNK_LIMIT = 300
@@ -207,7 +210,7 @@ class Assistant:
 
     @reconnects
     def passages(self, question: str, filters: Filters | None = None,
-                 k: int | None = None, vector=None,  # noqa: ANN001
+                 k: int | None = None, vector: np.ndarray | None = None,
                  generation: object = UNREAD) -> list[Passage]:
         """The retrieved passages for a question; dates/kinds stated in it narrow the search."""
         if generation is UNREAD:
@@ -275,7 +278,8 @@ class Assistant:
     def speaker_spans(self, speaker: str, about: str | None = None,
                       filters: Filters | None = None) -> list[tuple[Passage, int, int]]:
         """The speaker's attributed sentences: (passage, start, end) in passage offsets."""
-        scoped = Filters(**{**(filters.__dict__ if filters else {}), "speaker": speaker_key(speaker)})
+        scoped = Filters(**{**(filters.__dict__ if filters else {}),
+                            "speaker": speaker_key(speaker)})
         passages = self.store.get(where=scoped.where(), limit=SPEAKER_CHUNK_LIMIT)
         found: dict[tuple[str, int], list[tuple[Passage, int, int]]] = {}
         for p in passages:

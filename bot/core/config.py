@@ -1,4 +1,5 @@
-"""One settings object for every entry point: environment (VENDORBAN_*), then `.env`, then defaults."""
+"""One settings object for all entry points, from the environment (VENDORBAN_*), `.env`, then
+defaults (in that order of precedence)."""
 
 from __future__ import annotations
 
@@ -45,10 +46,12 @@ class Settings(BaseSettings):
     top_k: int = Field(8, ge=1, le=50, description="Passages retrieved per question.")
     min_relevance: float = Field(
         0.30, ge=-1, le=1,
-        description="Abstention threshold on the best passage's relevance (calibrated on the dev set).",
+        description="Abstention threshold on the best passage's relevance "
+                    "(calibrated on the dev set).",
     )
     sentence_similarity: bool = Field(
-        False, description="Also rank answer sentences by embedding similarity (better, ~5x slower)."
+        False,
+        description="Also rank answer sentences by embedding similarity (better, ~5x slower).",
     )
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted.")
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Answer composer.")
@@ -82,7 +85,8 @@ class Settings(BaseSettings):
 
     # --- Discord
     discord_token: SecretStr = Field(SecretStr(""), description="Discord bot token (gateway).")
-    discord_guild_id: str = Field("", pattern=r"^\d*$", description="Guild id for --sync; empty = global.")
+    discord_guild_id: str = Field("", pattern=r"^\d*$",
+                                  description="Guild id for --sync; empty = global.")
     discord_public_key: str = Field("", description="Application public key (HTTP interactions).")
     discord_application_id: str = Field("", description="Application id (HTTP interactions).")
     discord_api_url: str = Field("https://discord.com/api/v10", description="Discord API base.")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.config import Settings
 from bot.core.errors import BotError, IndexReplacedError, IndexUnavailableError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 
 def unavailable(settings: Settings, exc: BaseException) -> IndexUnavailableError:
@@ -52,7 +55,7 @@ def index_error(settings: Settings, exc: Exception) -> BotError | None:
     return None
 
 
-def connect(settings: Settings, fresh: bool = False):  # noqa: ANN201 - a chromadb client
+def connect(settings: Settings, fresh: bool = False) -> ClientAPI:
     """An embedded PersistentClient, or an HttpClient when `chroma_url` is set.
 
     `fresh`: an embedded client that reads the files again instead of the one chromadb keeps

@@ -20,6 +20,9 @@ from bot.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
+    import onnxruntime
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str, str], TextEmbedder] = {}
@@ -78,11 +81,11 @@ class Embedder:
         self._load_lock = threading.Lock()
 
     @cached_property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily (5 s import)
+    def model(self) -> SentenceTransformer:  # imported lazily: a slow import
         with self._load_lock:  # two threads asking at once still load the model once
             return self.__dict__.get("model") or self._load()
 
-    def _load(self):  # noqa: ANN202
+    def _load(self) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -133,7 +136,7 @@ class OnnxEmbedder:
         self.dim = int(self.record["dim"])
 
     @cached_property
-    def session(self):  # noqa: ANN201 - an onnxruntime.InferenceSession
+    def session(self) -> onnxruntime.InferenceSession:
         with self._load_lock:
             if "session" in self.__dict__:
                 return self.__dict__["session"]
@@ -152,7 +155,7 @@ class OnnxEmbedder:
                                   "Run `vendorban export-onnx` to write it again.") from exc
 
     @cached_property
-    def tokenizer(self):  # noqa: ANN201 - a tokenizers.Tokenizer
+    def tokenizer(self) -> Tokenizer:
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))

@@ -14,7 +14,8 @@ class EmptyIndexError(BotError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(
-            message or "The index is empty: run `vendorban ingest corpus/` to add the sample corpus."
+            message or "The index is empty: run `vendorban ingest corpus/` "
+                       "to add the sample corpus."
         )
 
 

@@ -1,4 +1,4 @@
-"""The optional LLM answerer: prompt, call through LangChain, verify, else fall back to extractive."""
+"""The optional LLM answerer: prompt, call via LangChain, verify, else fall back to extractive."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def answer_with_llm(question: str, passages: Sequence[Passage], extractive: Answ
     passages = list(passages[:MAX_PASSAGES])
     try:
         reply = generate(question, passages, settings)
-    except Exception as exc:  # noqa: BLE001 - any failure of the model means: answer without it
+    except Exception as exc:  # any failure of the model means: answer without it
         reason = failure_reason(exc)
         secret = settings.llm_api_key.get_secret_value()
         log.warning("LLM call failed, %s: %s: %s", reason, type(exc).__name__,

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.config import Settings
 from bot.core.embeddings import (
@@ -26,6 +27,9 @@ from bot.core.embeddings import (
     resolve_model_path,
 )
 from bot.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 MIN_AGREEMENT = 0.999  # cosine of each check vector to the torch model's
@@ -66,7 +70,7 @@ def ensure_export(settings: Settings) -> Path | None:
         return None
     try:
         return export_onnx(settings)
-    except Exception as exc:  # noqa: BLE001 - the index is fine without it: torch is the fallback
+    except Exception as exc:  # the index is fine without it: torch is the fallback
         log.warning("ONNX export skipped (%s); queries will use torch", exc)
         return None
 
@@ -112,7 +116,7 @@ def _check(settings: Settings, folder: Path) -> float:
     return agreement
 
 
-def _hidden_states(model, inputs: list[str]):  # noqa: ANN001, ANN202 - torch loaded lazily
+def _hidden_states(model: torch.nn.Module, inputs: list[str]) -> torch.nn.Module:
     """The transformer with positional inputs and its last hidden state as the only output."""
     import torch
 

@@ -97,7 +97,8 @@ def clean_question(question: str, max_chars: int) -> str:
 
 _LIST = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:countries|governments|nations|states|"
                    r"deadlines|measures|bans|restrictions)\b|^\s*(?:list|name)\b|"
-                   r"\bwho\s+(?:else\s+)?(?:has|have)\s+(?:banned|restricted|barred|excluded)", re.I)
+                   r"\bwho\s+(?:else\s+)?(?:has|have)\s+"
+                   r"(?:banned|restricted|barred|excluded)", re.I)
 _TOPIC = r"(?:^|^[^?:]{1,40}:)\s*"  # "Germany: when do ...": a topic, then the question
 _WHEN = re.compile(rf"{_TOPIC}(?:when|what\s+(?:date|day|year|month))\b|\bon\s+what\s+date\b|"
                    r"\b(?:after|before|from|since)\s+what\s+(?:date|day|year|month)\b", re.I)

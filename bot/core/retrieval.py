@@ -10,6 +10,8 @@ from bot.core.lexical import UNREAD, LexicalIndex
 from bot.core.text import content_terms, normalise_for_match
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bot.core.store import Store
     from bot.core.types import Passage
 
@@ -36,7 +38,7 @@ class Retriever:
         self.lexical = LexicalIndex(
             cache_dir=store.settings.data_dir / "lexical" / store.settings.collection)
 
-    def retrieve(self, question: str, vector, k: int,  # noqa: ANN001 - a unit vector
+    def retrieve(self, question: str, vector: np.ndarray, k: int,  # a unit vector
                  filters: Filters | None = None, newest_first: bool = False,
                  generation: object = UNREAD) -> list[Passage]:
         """Top-k passages: RRF of dense and BM25 ranks, at most PER_DOC per document."""
@@ -61,7 +63,7 @@ class Retriever:
         head = max(3 * k, 24)  # only these can be returned: compare only these for duplicates
         return diversify(collapse_duplicates(ranked[:head]), k)
 
-    def _dense(self, vector, filters: Filters | None,  # noqa: ANN001
+    def _dense(self, vector: np.ndarray, filters: Filters | None,
                current: bool = True) -> list[Passage]:
         """Nearest chunks; a narrow filter searches among the ids its in-memory mask allows.
 

@@ -34,6 +34,8 @@ from bot.core.types import Passage
 
 if TYPE_CHECKING:
     import numpy as np
+    from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def flag(kind: str, value: str) -> str:
     return f"{kind}:{' '.join(value.lower().split())}"
 
 
-def _embedding_function(settings: Settings):  # noqa: ANN202 - chromadb type, imported lazily
+def _embedding_function(settings: Settings) -> EmbeddingFunction:
     from chromadb.api.types import EmbeddingFunction
 
     class ProjectEmbedding(EmbeddingFunction):
@@ -67,7 +69,7 @@ def _embedding_function(settings: Settings):  # noqa: ANN202 - chromadb type, im
         def __init__(self) -> None:
             pass
 
-        def __call__(self, input):  # noqa: A002, ANN001, ANN204 - Chroma's signature
+        def __call__(self, input: Documents) -> Embeddings:  # `input`: Chroma's parameter name
             return [list(map(float, v)) for v in get_embedder(settings).embed(list(input))]
 
     return ProjectEmbedding()
@@ -132,7 +134,7 @@ class Store:
                 raise error from exc
             raise
 
-    def _open(self, client: Any, name: str, metadata: dict):  # noqa: ANN202
+    def _open(self, client: Any, name: str, metadata: dict) -> Collection:
         try:
             return client.get_or_create_collection(
                 name,
@@ -245,7 +247,7 @@ class Store:
                            if i != INDEX_RECORD)
         return records
 
-    def pages(self, collection, include: list[str]) -> Iterator[dict]:  # noqa: ANN001
+    def pages(self, collection: Collection, include: list[str]) -> Iterator[dict]:
         """Every row of a collection, PAGE rows per read.
 
         Chroma's reader keeps memory in proportion to the largest read: at 100k chunks, reads of
@@ -381,7 +383,7 @@ class Store:
         rows = zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         return [to_passage(i, d, m, 0.0) for i, d, m in rows]
 
-    def get_with_similarity(self, ids: list[str], vector) -> list[Passage]:  # noqa: ANN001
+    def get_with_similarity(self, ids: list[str], vector: np.ndarray) -> list[Passage]:
         """Chunks by id, scored by cosine similarity to a unit vector."""
         if not ids:
             return []

@@ -15,7 +15,8 @@ STOPWORDS = frozenset(
     whom why will with would you your yours yourself yourselves tell me us say said says please
     know anything something thing things ever also still yet any many much one two""".split()
 )
-QUESTION_WORDS = frozenset("what when where which who whom whose why how did does do is are was".split())
+QUESTION_WORDS = frozenset(("what when where which who whom whose why how "
+                            "did does do is are was").split())
 # Multi-word places first become one token, so "New Zealand" and "NZ" meet.
 PHRASES = [
     (re.compile(r"\bnew\s+zealand", re.I), "nz"),
@@ -92,8 +93,8 @@ def tokens(text: str) -> list[str]:
 def stem(word: str) -> str:
     """A tiny suffix stripper: enough to match ban/bans/banned, restrict/restricted/restrictions."""
     word = DEMONYMS.get(word, word)
-    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ied", "ies", "als", "al", "ed",
-                   "es", "s"):
+    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "ied", "ies", "als", "al",
+                   "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + ("y" if suffix in ("ied", "ies") else "")
             break

@@ -153,7 +153,9 @@ def entry_from_record(doc_id: str, meta: dict) -> TimelineEntry:
     return TimelineEntry.model_validate({**json.loads(meta["timeline"]), "doc_id": doc_id})
 
 
-def numbered_sources(entries: Sequence[TimelineEntry]) -> tuple[list[int], list[tuple[int, str, str]]]:
+def numbered_sources(
+    entries: Sequence[TimelineEntry],
+) -> tuple[list[int], list[tuple[int, str, str]]]:
     """(the source number of each entry, [(number, source, url)]); one number per distinct URL."""
     numbers: dict[str, int] = {}
     sources: list[tuple[int, str, str]] = []

@@ -1,4 +1,4 @@
-"""The plain data types that carry the whole flow: corpus -> ingest -> store <- retrieve -> answer."""
+"""Plain data types carrying the whole flow: corpus -> ingest -> store <- retrieve -> answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checks a generated answer against the passages it cites before anyone sees it (pure functions)."""
+"""Check a generated answer against the passages it cites before anyone sees it (pure functions)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _typographic(text: str) -> str:
 
 
 def quote_is_verbatim(quote: str, texts: Sequence[str]) -> bool:
-    """True when the quote is an exact substring of one text (apostrophe style and spacing aside)."""
+    """True when the quote is an exact substring of a text (apostrophe style and spacing aside)."""
     wanted = _typographic(quote.strip())
     return bool(wanted) and any(wanted in _typographic(t) for t in texts)
 
@@ -103,7 +103,7 @@ def names_supported(claim: str, texts: Sequence[str]) -> bool:
 
 
 def closest_sentences(claim: str, passages: Sequence[Passage], per_passage: int = 2) -> list[str]:
-    """The sentences of each passage sharing most content terms with the claim (cosine candidates)."""
+    """Each passage's sentences sharing most content terms with the claim (cosine candidates)."""
     terms = set(content_terms(claim))
     out = []
     for p in passages:
@@ -157,7 +157,8 @@ def useful_citations(claim: Claim, passages: Sequence[Passage], question: str = 
     return useful or claim.cited  # the words were found in the cited passages together
 
 
-def meaning_scores(claims: Sequence[Claim], passages: Sequence[Passage], embed: Embed) -> list[float]:
+def meaning_scores(claims: Sequence[Claim], passages: Sequence[Passage],
+                   embed: Embed) -> list[float]:
     """Each claim's best cosine with the closest sentences of the passages it cites."""
     if not claims:
         return []
@@ -170,13 +171,13 @@ def meaning_scores(claims: Sequence[Claim], passages: Sequence[Passage], embed: 
 
 
 def verify(text: str, passages: Sequence[Passage], embed: Embed, question: str = "") -> Verdict:
-    """Keep the sentences whose citations, quotes, words and meaning hold up against the passages."""
+    """Keep sentences whose citations, quotes, words and meaning hold up against the passages."""
     claims = parse_claims(text, len(passages))
     problems = [textual_problem(c, passages, question) for c in claims]
-    pending = [c for c, problem in zip(claims, problems) if not problem]
-    scores = dict(zip(map(id, pending), meaning_scores(pending, passages, embed)))
+    pending = [c for c, problem in zip(claims, problems, strict=True) if not problem]
+    scores = dict(zip(map(id, pending), meaning_scores(pending, passages, embed), strict=True))
     kept, dropped = [], []
-    for claim, problem in zip(claims, problems):
+    for claim, problem in zip(claims, problems, strict=True):
         if not problem and scores[id(claim)] < MIN_COSINE:
             problem = "meaning not in the cited passages"
         if problem:
