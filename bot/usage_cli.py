@@ -29,7 +29,7 @@ EXPORT_HEADER = """\
 TODO = "fill key_facts and docs (or make it unanswerable), check type, then delete this line"
 
 
-def utc_day(value: str) -> float:
+def day(value: str) -> float:
     """A YYYY-MM-DD date as the unix time of its start (UTC)."""
     day = date.fromisoformat(value)
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
@@ -45,7 +45,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def _feedback_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", type=utc_day, default=0.0, metavar="DATE",
+    p.add_argument("--since", type=day, default=0.0, metavar="DATE",
                    help="only votes given on or after this day (YYYY-MM-DD, UTC)")
     p.add_argument("--json", action="store_true", help="print the votes as JSON")
     p.add_argument("--export", type=Path, metavar="FILE",
