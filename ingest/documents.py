@@ -15,8 +15,8 @@ from bot.core.dates import PartialDate, parse_partial_date
 from bot.core.errors import IngestError
 from bot.core.types import Document
 
-# libyaml's safe loader when PyYAML has it: same results, ~10x faster (the pure-Python one was a
-# quarter of ingest's own time on 1,000 short documents).
+# libyaml's safe loader when PyYAML has it: same results, much faster (the pure-Python one was a
+# large share of ingest's own time on many short documents).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 log = logging.getLogger(__name__)

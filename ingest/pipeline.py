@@ -232,7 +232,7 @@ def write(todo: list[Prepared], store: Store, settings: Settings, report: Ingest
     """Embed in large groups across documents (throughput), then write each group whole.
 
     A group is written in a background thread while the next one is embedded: Chroma's write
-    (about 2 ms per chunk with its metadata) then hides behind embedding. Writes keep their
+    (per chunk with its metadata) then hides behind embedding. Writes keep their
     order, and a failure stops the run after the writes already started have finished.
     """
     total = sum(len(p.chunks) for p in todo)

@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(
         16, ge=1, le=1024,
-        description="Batch size when embedding (16 embedded ~12% faster than 32 on 2 cores: less "
-                    "padding per batch).")
+        description="Batch size when embedding (smaller batches of length-sorted texts carry "
+                    "less padding; see the README for measurements).")
 
     # --- chunking
     chunk_words: int = Field(180, ge=40, le=600, description="Target words per chunk.")
@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     )
     sentence_similarity: bool = Field(
         False,
-        description="Also rank answer sentences by embedding similarity (better, ~5x slower).",
+        description="Also rank answer sentences by embedding similarity (embeds candidate "
+                    "sentences per question: slower; see the README).",
     )
     max_question_chars: int = Field(500, ge=10, le=4000, description="Longest question accepted.")
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Answer composer.")

@@ -100,7 +100,7 @@ def forget_embedded(settings: Settings) -> None:
 def retire(client: Any, after: float) -> None:
     """Stop a fresh embedded client's system `after` seconds from now, once the calls that
     still hold its collections are over (its files, threads and memory are not freed when the
-    client is merely dropped: 30 reopens left 20 more open files and 70 MB more RSS)."""
+    client is merely dropped: repeated reopens leak open files and memory)."""
     system = getattr(getattr(client, "_server", None), "_system", None)
     if system is not None:
         timer = threading.Timer(after, system.stop)

@@ -3,7 +3,7 @@
 Two backends make the same unit vectors. `torch` runs the model through sentence-transformers
 (used for ingest: fastest for large batches here). `onnx` runs a one-off export of the same model
 (`<data_dir>/onnx/<model_id>/`, written by `bot.core.onnx_export`) through onnxruntime and
-`tokenizers`, so a serving process never imports torch: about 0.4 s to load instead of 5 s.
+`tokenizers`, so a serving process never imports torch and starts much faster (bench cold start).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Embedder:
         self._load_lock = threading.Lock()
 
     @cached_property
-    def model(self) -> SentenceTransformer:  # imported lazily: a slow import
+    def model(self) -> SentenceTransformer:  # imported lazily: importing it is slow
         with self._load_lock:  # two threads asking at once still load the model once
             return self.__dict__.get("model") or self._load()
 

@@ -6,10 +6,9 @@ stays correct when ingest runs in another process or on another machine.
 
 It is kept as numpy arrays, not Python objects per term: a term-major sparse matrix of BM25 weights
 (the "lucene" variant with bm25s's defaults, so rankings match the bm25s index this replaced) and
-columns of the metadata filters use (kind, date, country/vendor/speaker flags). At 100k chunks the
-bm25s build peaked at about 1.4 GB RSS in a serving process and filter masks took 0.5 s each in
-Python; the arrays hold about 70 MB, the process peaks at about 690 MB (bench/results/memory.json)
-and a mask is a few vector operations.
+columns of the metadata filters use (kind, date, country/vendor/speaker flags). Per-term Python
+objects took far more memory at a large index and filter masks were slow to compute; as arrays a
+mask is a few vector operations (peak memory: bench/results/memory.json).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 K1, B = 1.5, 0.75
-# Rebuilding more chunks than this takes seconds (about 10 s per 100k, most of it reading Chroma):
+# Rebuilding more chunks than this takes seconds (most of it reading Chroma):
 # above it, a changed index is rebuilt in a background thread while the previous one answers.
 BACKGROUND_AT = 20_000
 MASK_CACHE = 64
@@ -158,8 +157,8 @@ class _Builder:
         self.counts.append(np.array(counts, np.uint16))
 
     def snapshot(self, generation: object) -> Snapshot:
-        """The BM25 weights sorted by term; computed in place, each part freed once used (at
-        100k chunks there are ~9M postings, 35 MB per array, so temporaries decide peak RSS)."""
+        """The BM25 weights sorted by term; computed in place, each part freed once used (at a
+        large index each postings array is big, so temporaries decide peak RSS)."""
         n, n_terms = len(self.ids), len(self.vocab)
         terms = _concatenate(self.terms, np.int32)
         df = np.bincount(terms, minlength=n_terms)
@@ -199,10 +198,10 @@ def _concatenate(pieces: list[np.ndarray], dtype: type) -> np.ndarray:
 def release_free_memory() -> None:
     """Hand the heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing).
 
-    Reading 100k chunks through Chroma frees about 150 MB of page buffers that glibc otherwise
-    keeps, and building the arrays' large temporaries (mmap'd, not taken from that free heap)
-    then stacks on top of them. Trimming before and after the arrays are built lowered a
-    serving process's peak RSS at 100k chunks from 779 to 685 MB (bench/results/memory.json).
+    Reading a large index through Chroma frees page buffers that glibc otherwise keeps, and
+    building the arrays' large temporaries (mmap'd, not taken from that free heap) then stacks
+    on top of them. Trimming before and after the arrays are built lowers a serving process's
+    peak RSS (bench/results/memory.json).
     """
     import ctypes
 

@@ -19,7 +19,7 @@ RRF_K = 60
 CANDIDATES = 40
 PER_DOC = 2
 BROAD = 4  # a filter passing at least 1/BROAD of the chunks is broad
-MAX_IDS = 30_000  # ids sent with one query at most (a JSON body of ~600 kB to a Chroma server)
+MAX_IDS = 30_000  # ids sent with one query at most (they make the JSON body to a Chroma server)
 
 
 def lexical_overlap(question_terms: list[str], text: str) -> float:
@@ -67,8 +67,8 @@ class Retriever:
                current: bool = True) -> list[Passage]:
         """Nearest chunks; a narrow filter searches among the ids its in-memory mask allows.
 
-        Chroma's own filtered search first collects the matching ids from SQLite: 100-280 ms at
-        100k chunks, where a search restricted to ids known in memory takes 25-35 ms. A broad
+        Chroma's own filtered search first collects the matching ids from SQLite, much slower at
+        a large index than a search restricted to ids known in memory. A broad
         filter (a quarter of the chunks or more) takes Store.query's unfiltered fast path. While
         the side index lags the store (`current` False: a rebuild in the background), its ids
         would miss new documents, so Chroma filters.

@@ -39,18 +39,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# recall@10 vs exact search (bench/results/recall.json): 0.996 at 10k and 100k chunks, where
-# ef_search 128 gave 0.97 at 100k and Chroma's defaults (M 16, ef 100) 0.97 at 10k. Set at
-# creation; only ef_search can be changed later (collection.modify).
+# Chosen for recall@10 close to exact search where lower ef_search and Chroma's defaults fell
+# short (bench/results/recall.json). Set at creation; only ef_search can be changed later
+# (collection.modify).
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
 REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes during a rebuild
-# Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run 2-4x faster.
+# Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run faster.
 # Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
 INT_FLAGS = {"flags": "int"}
 PAGE = 1000  # rows per read when reading a whole collection (see Store.pages)
 # Seconds a replaced embedded client lives on for calls still using it (a background BM25
-# rebuild at 100k chunks reads for 10-25 s) before its system is stopped.
+# rebuild of a large index reads for many seconds) before its system is stopped.
 RETIRE_AFTER = 300.0
 OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
 
@@ -250,8 +250,8 @@ class Store:
     def pages(self, collection: Collection, include: list[str]) -> Iterator[dict]:
         """Every row of a collection, PAGE rows per read.
 
-        Chroma's reader keeps memory in proportion to the largest read: at 100k chunks, reads of
-        5,000 rows left a process 650 MB larger, reads of 1,000 rows 250 MB, at the same speed.
+        Chroma's reader keeps memory in proportion to the largest read, and smaller reads cost
+        no speed.
         """
         offset = 0
         while True:
@@ -349,8 +349,8 @@ class Store:
     def _prefiltered(self, vector: Sequence[float], k: int, where: dict) -> list[Passage] | None:
         """Filter the unfiltered nearest k*OVERFETCH in Python; None when too few match.
 
-        Chroma's filtered search costs 150-400 ms at 100k chunks (it first collects every
-        matching id), its unfiltered search ~10 ms; when k of the nearest candidates match, they
+        Chroma's filtered search first collects every matching id, so it is much slower than
+        its unfiltered search at a large index; when k of the nearest candidates match, they
         are the k nearest matching chunks, so broad filters take the fast path.
         """
         candidates = self._query(vector, k * OVERFETCH, None)
