@@ -28,7 +28,7 @@ def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentPar
 
 
 def add_filter_args(parser: argparse.ArgumentParser) -> None:
-    """--country/--vendor/--kind/--speaker/--since/--until, shared by ask-like commands."""
+    """--country/--vendor/--kind/--since/--until, shared by ask-like commands."""
     parser.add_argument("--country", help="only sources about this country")
     parser.add_argument("--vendor", help="only sources about this vendor (Huawei, ZTE...)")
     parser.add_argument("--kind", choices=KINDS, help="only this kind")
@@ -152,12 +152,16 @@ def ensure_corpus(settings: Settings) -> None:
 
 @command("chat", "ask questions interactively in the terminal", lambda p: None)
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    import secrets
+
     from bot.core.assistant import Assistant
     from bot.core.citations import render_text
-    from bot.core.usage import UsageLog, ask_recorded
+    from bot.core.conversation_store import Conversations, ask_followup
+    from bot.core.usage import UsageLog
 
     ensure_corpus(settings)
     assistant, usage = Assistant(settings), UsageLog(settings)
+    conversations, session = Conversations(settings), f"cli:{secrets.token_hex(8)}"
     print("Ask about government bans on telecom vendors (empty line or Ctrl-D to quit).")
     while True:
         try:
@@ -168,12 +172,17 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            print(render_text(ask_recorded(assistant, usage, question, platform="cli")[0]))
+            answer, _, turn = ask_followup(assistant, usage, conversations, session, question,
+                                           platform="cli")
+            if turn.standalone != turn.question:  # show what a follow-up was taken to mean
+                print(f"({turn.standalone})")
+            print(render_text(answer))
         except BotError as exc:
             print(f"error: {exc}")
 
 
-@command("sources", "list the documents in the index", lambda p: p.add_argument("search", nargs="?"))
+@command("sources", "list the documents in the index",
+         lambda p: p.add_argument("search", nargs="?"))
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.assistant import Assistant
 

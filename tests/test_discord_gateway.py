@@ -1,4 +1,5 @@
-"""Gateway commands: driven with a fake Interaction over the real index (real model, real Chroma)."""
+"""Gateway commands: driven with a fake Interaction over the real index (real model, real
+Chroma)."""
 
 from __future__ import annotations
 

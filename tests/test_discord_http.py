@@ -1,4 +1,5 @@
-"""HTTP interactions: a real uvicorn server, real Ed25519 signatures, a local stand-in for Discord."""
+"""HTTP interactions: a real uvicorn server, real Ed25519 signatures, a local stand-in for
+Discord."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ def test_answer_embed_has_markers_then_numbered_linked_sources():
                 citation(2, "Sweden bars", "PTS", "https://x.example/b (1)", "2020-10-20")])
     embed = render.render_answer(a)["embeds"][0]
     assert embed["description"] == "Japan barred them. [1] Sweden too. [2]"
-    assert [f["name"] for f in embed["fields"]] == ["[1] Kyodo · 2020-01-01", "[2] PTS · 2020-10-20"]
+    names = [f["name"] for f in embed["fields"]]
+    assert names == ["[1] Kyodo · 2020-01-01", "[2] PTS · 2020-10-20"]
     assert embed["fields"][0]["value"] == "[Japan bars](https://x.example/a)"
     assert embed["fields"][1]["value"] == "[Sweden bars](https://x.example/b%20%281%29)"
 

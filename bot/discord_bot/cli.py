@@ -1,4 +1,5 @@
-"""`vendorban discord`: run the gateway bot, register its commands (--sync) or serve HTTP (--http)."""
+"""`vendorban discord`: run the gateway bot, register its commands (--sync), or serve HTTP
+interactions (--http)."""
 
 from __future__ import annotations
 

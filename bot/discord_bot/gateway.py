@@ -1,4 +1,5 @@
-"""Gateway transport: the slash commands on a discord.py client (thin: defer, run off-loop, send)."""
+"""Gateway transport: the slash commands on a discord.py client (thin: defer, run off-loop,
+send)."""
 
 # No `from __future__ import annotations`: discord.py reads the parameter annotations of the
 # command callbacks, which are defined in a closure.

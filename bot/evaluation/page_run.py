@@ -43,7 +43,8 @@ def run_pages(settings: Settings, verbose: bool = False, out: Path | None = None
     _print(table, attribution, len(items))
     if verbose:
         print("\n".join(runner.failures_report(ours)))
-        unsupported = [r.item.id for r in ours if r.item.answerable and not pageset.cites_support(r)]
+        unsupported = [r.item.id for r in ours
+                       if r.item.answerable and not pageset.cites_support(r)]
         print(f"no supporting page cited: {' '.join(unsupported) or 'none'}")
         print("\n".join(attribution["mistakes"]))
     path = out or settings.data_dir / "eval-pages.json"
