@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     usage_retention_days: int = Field(90, ge=1, description="Days of questions and votes kept.")
     usage_max_rows: int = Field(100_000, ge=100, description="Most answers kept in the usage log.")
 
+    # --- follow-up questions (conversations in data_dir/conversations.sqlite3)
+    conversation_turns: int = Field(6, ge=1, le=50,
+                                    description="Turns remembered per conversation.")
+    conversation_idle_seconds: float = Field(
+        3600.0, gt=0, description="A conversation idle this long is forgotten.")
+    conversation_max: int = Field(10_000, ge=1, description="Most conversations kept (the least "
+                                                           "recently used go first).")
+
     @property  # not cached: a copied settings object (model_copy) must follow its own data_dir
     def chroma_path(self) -> Path:
         """Where the embedded Chroma keeps its files."""

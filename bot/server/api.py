@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.citations import answer_to_dict
+from bot.core.conversation_store import CONVERSATION_ID, ask_followup
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
-from bot.core.usage import ask_recorded
 from bot.server.feedback import add_feedback_route
 from bot.server.limits import RateLimiter
 from bot.server.services import Services
@@ -53,6 +53,11 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="The question, in plain words.")
     filters: AskFilters | None = None
+    conversation: str | None = Field(
+        None, pattern=CONVERSATION_ID.pattern,
+        description="Any id of yours (1-128 letters, digits, . _ : @ / + = -): questions sent "
+                    "with the same id are a conversation, and a follow-up in it is answered as "
+                    "the standalone question it stands for.")
 
 
 class CitationOut(BaseModel):
@@ -94,6 +99,8 @@ class AskResponse(BaseModel):
     quotes: list[QuoteOut]
     answer_id: str | None = Field(None, description="For POST /api/feedback; null when the "
                                                      "server records no answers.")
+    standalone_question: str = Field(description="The question answered: a follow-up rewritten "
+                                                 "from its conversation, else the question.")
 
 
 def build_router(services: Services, workload: Workload) -> APIRouter:
@@ -140,12 +147,14 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
                                 headers={"Retry-After": str(workload.retry_after())})
         async with job:
             try:
-                answer, answer_id = await job.run(ask_recorded, services.assistant,
-                                                  services.usage, body.question, filters, "api")
+                answer, answer_id, turn = await job.run(
+                    ask_followup, services.assistant, services.usage, services.conversations,
+                    body.conversation, body.question, filters, "api")
             except Restarting:
                 raise HTTPException(503, RESTARTING, headers={"Retry-After": "30"}) from None
         response.headers["Cache-Control"] = "no-store"
-        return answer_to_dict(answer) | {"answer_id": answer_id}
+        return answer_to_dict(answer) | {"question": turn.question, "answer_id": answer_id,
+                                         "standalone_question": turn.standalone}
 
     add_feedback_route(router, services, throttle)
     return router

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
+from bot.core.conversation_store import Conversations
 from bot.core.usage import UsageLog
 from bot.server.delivery import Delivery
 from bot.server.limits import RateLimiter
@@ -30,6 +31,7 @@ class Services:
     clock: Callable[[], float] = time.time  # wall clock, for Slack's signature window
     limiter: RateLimiter = field(init=False)
     usage: UsageLog = field(init=False)  # answer ids, votes, the usage report
+    conversations: Conversations = field(init=False)  # follow-up questions
     delivery: Delivery = field(default_factory=Delivery)
     model_ready: threading.Event = field(default_factory=threading.Event)
     warmed: threading.Event = field(default_factory=threading.Event)  # warm-up over, ok or not
@@ -41,6 +43,7 @@ class Services:
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute)
         self.usage = UsageLog(self.settings)
+        self.conversations = Conversations(self.settings, self.clock)
 
     async def run_core(self, func: Callable[..., T], *args: Any) -> T:
         """Run a blocking core call in the core's thread pool, so the event loop stays free."""
