@@ -32,7 +32,7 @@ _ELLIPSIS = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about|and|o
                        r"(?:in\s+|for\s+|with\s+)?(?P<rest>.+?)\s*[?.!]*\s*$", re.I)
 _LEADING_AND = re.compile(r"^\s*(?:and|but|so|also|ok(?:ay)?,?)\s+", re.I)
 _OBJECT = re.compile(r"\b(?P<prep>about|on|regarding|over|of|against|to|for|with|from|"
-                     r"concerning|say|said)\s+"
+                     r"concerning)\s+"
                      r"(?P<pron>it|that|this|them|these|those)(?=\s*[?.!,]*\s*$)", re.I)
 _TRAILING_PRONOUN = re.compile(r"\b(?:it|them|that|this|these|those|there)\s*[?.!]*\s*$", re.I)
 _PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.I)
@@ -163,11 +163,17 @@ def topic_phrase(question: str) -> str:
 
 
 def analyse(question: str) -> Subject:
-    """The subject a question names itself."""
+    """The subject a question names itself; a place asked what it said counts as a speaker."""
     places, vendors = find_places(question), find_vendors(question)
     people = find_people(question, places, vendors)
+    speaker = parse_speaker_question(question)
+    if speaker:
+        people = (*[p for p in places if p in speaker.who], *people)
+        places = tuple(p for p in places if p not in speaker.who)
     has_topic = bool(topic_terms(question, places + vendors + people))
-    return Subject(places, vendors, people, topic_phrase(question) if has_topic else "")
+    about = bool(speaker and speaker.about and not _REFERRING.fullmatch(speaker.about.strip()))
+    topic = topic_phrase(question) if has_topic or about else ""
+    return Subject(places, vendors, people, topic)
 
 
 def rewrite(question: str, history: list[Rewrite]) -> Rewrite:
@@ -235,11 +241,9 @@ def _compose(subject: Subject) -> str:
 def _inherit(question: str, body: str, own: Subject, previous: Subject) -> Rewrite:
     """A follow-up completed from the previous subject: pronouns resolved, gaps filled."""
     topic = previous.topic
-    speaker = parse_speaker_question(question)
     for kind in ("places", "vendors"):  # "How much will it cost in Sweden?": Sweden, not the UK
-        mine = [e for e in getattr(own, kind) if not (speaker and e in speaker.who)]
-        if mine and getattr(previous, kind):  # (but China asked what it said is no new place)
-            topic = _replace_all(topic, getattr(previous, kind)[:1], mine[0])
+        if getattr(own, kind) and getattr(previous, kind):
+            topic = _replace_all(topic, getattr(previous, kind)[:1], getattr(own, kind)[0])
     if _ASKS_FOR_PLACES.search(body) and not own.places:  # "which other countries did that?"
         topic = " ".join(_replace_all(topic, previous.places, "").split())
         previous = replace(previous, places=())
@@ -253,7 +257,8 @@ def _inherit(question: str, body: str, own: Subject, previous: Subject) -> Rewri
     named_person = any(" " in p for p in own.people)  # "FCC" is a body, "Geng Shuang" a person
     if previous.people and _PERSON_PRONOUN.search(text) and not named_person:
         text = _PERSON_PRONOUN.sub(lambda m: _person(m.group(0), previous.people[0]), text, 1)
-        subject = replace(subject, people=tuple(dict.fromkeys(previous.people[:1] + own.people)))
+        subject = replace(subject, people=tuple(dict.fromkeys(previous.people[:1] + own.people
+                                                          + previous.people[1:])))
     elif actor and not own.entities() and re.search(r"\bthey\b", text, re.I):
         text = re.sub(r"\bthey\b", actor, text, count=1, flags=re.I)
     obj = _OBJECT.search(text)
