@@ -74,7 +74,8 @@ def test_a_turn_without_a_subject_is_skipped_when_inheriting():
 # --- the rules, on corpus-like questions
 
 def test_what_about_a_country_swaps_the_place_of_the_previous_question():
-    assert standalone("Did Germany ban Huawei?", "What about Portugal?") == "Did Portugal ban Huawei?"
+    assert standalone("Did Germany ban Huawei?", "What about Portugal?") == \
+        "Did Portugal ban Huawei?"
     assert standalone("Did the UK ban Huawei?", "And Sweden?") == "Did Sweden ban Huawei?"
 
 
@@ -88,6 +89,18 @@ def test_what_did_china_say_about_it_names_the_earlier_subject():
     assert standalone("What is the rip and replace program in the US?",
                       "What did China say about it?") == \
         "What did China say about the rip and replace program in the US?"
+
+
+def test_a_place_asked_what_it_said_is_the_speaker_and_the_earlier_place_stays():
+    turn = thread("When must the equipment be removed in the UK?",
+                  "What did China say about it?")[-1]
+    assert turn.standalone.startswith("What did China say about")
+    assert "UK" in turn.standalone and turn.subject.places == ("UK",)
+
+
+def test_say_it_keeps_it_and_names_the_topic_after_it():
+    assert standalone("What did Rufus Firefly say about the Acme ban?", "When did he say it?") == \
+        "When did Rufus Firefly say it (the Acme ban)?"
 
 
 def test_a_question_with_its_own_place_keeps_the_earlier_topic_for_that_place():
