@@ -48,6 +48,7 @@ class Reply:
     search: str = ""
     message: str = ""
     public: bool = False
+    answer_id: str | None = None  # the recorded answer's id: what a vote button refers to
 
 
 def command_name(raw: str) -> str:
@@ -98,9 +99,10 @@ def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None =
             answer = assistant.quote(speaker.strip(), about.strip() or None)
             return Reply("answer", answer=answer, public=request.public)
         if request.action == "ask":
-            answer = (ask_recorded(assistant, usage, request.argument, None, request.platform,
-                                   request.user)[0] if usage else assistant.ask(request.argument))
-            return Reply("answer", answer=answer, public=request.public)
+            answer, answer_id = (ask_recorded(assistant, usage, request.argument, None,
+                                              request.platform, request.user) if usage
+                                 else (assistant.ask(request.argument), None))
+            return Reply("answer", answer=answer, public=request.public, answer_id=answer_id)
         return Reply("help", message=request.note)
     except BotError as exc:
         return Reply("error", message=str(exc))

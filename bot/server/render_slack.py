@@ -14,6 +14,7 @@ MAX_SECTION_CHARS = 3000
 MAX_TOTAL_CHARS = 10_000  # all block text; Slack fails around 12-13k (msg_blocks_too_long)
 MAX_FALLBACK_CHARS = 3000
 MAX_QUESTION_CHARS = 300
+VOTE_ACTIONS = {"vote_up": "up", "vote_down": "down"}  # button action_id -> the vote it casts
 
 
 def escape(text: str) -> str:
@@ -144,8 +145,20 @@ def render(reply: Reply, command: str = "/vendorban") -> dict:
     else:
         fallback = f":warning: {escape(reply.message)}"
         out.section(fallback)
+    if reply.kind == "answer" and reply.answer_id:
+        del out.blocks[MAX_BLOCKS - 1:]  # room for the buttons: at worst a last source line goes
+        out.blocks.append(vote_buttons(reply.answer_id))
     return {"response_type": "in_channel" if reply.public else "ephemeral",
             "text": _cut(fallback, MAX_FALLBACK_CHARS), "blocks": out.blocks}
+
+
+def vote_buttons(answer_id: str) -> dict:
+    """The 👍/👎 actions block under a recorded answer (handled at POST /slack/interactions)."""
+    labels = {"vote_up": "👍 Helpful", "vote_down": "👎 Not helpful"}
+    return {"type": "actions", "block_id": "vote",
+            "elements": [{"type": "button", "action_id": action,
+                          "text": {"type": "plain_text", "text": labels[action], "emoji": True},
+                          "value": answer_id} for action in VOTE_ACTIONS]}
 
 
 def searching(request_text: str) -> dict:

@@ -16,6 +16,7 @@ from bot.server.commands import execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
 from bot.server.limits import SeenSet, SeenSetFull
 from bot.server.services import Services
+from bot.server.slack_votes import take_vote
 from bot.server.slash import answer_slash_command
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
@@ -81,6 +82,11 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
             return Response(status_code=200)
         if inner.get("type") == "app_mention" and not inner.get("bot_id"):
             _on_mention(services, workload, str(payload.get("team_id", "")), inner)
+        return Response(status_code=200)
+
+    @router.post("/interactions", summary="Slack interactivity: the vote buttons")
+    async def interaction(request: Request) -> Response:
+        await take_vote(services, await verified_body(request))
         return Response(status_code=200)
 
     return router
