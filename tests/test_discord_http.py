@@ -210,3 +210,66 @@ def test_the_router_is_off_without_a_public_key(settings, assistant, caplog):
         response = TestClient(app).post("/discord/interactions", content=b'{"type": 1}')
     assert response.status_code == 404
     assert any("VENDORBAN_DISCORD_PUBLIC_KEY" in r.getMessage() for r in caplog.records)
+
+
+def answered_with_buttons(endpoint, signing_key, discord_api) -> tuple[dict, str]:
+    """An /ask answer as edited into the original, and the answer_id its buttons carry."""
+    data = interaction("ask", {"question": "What did Suga say?"})
+    assert post(endpoint, signing_key, body_of(data)).json()["type"] == 5
+    [edit] = discord_api.requests_for(data["token"], 1)
+    [row] = edit["json"]["components"]
+    ids = [button["custom_id"] for button in row["components"]]
+    answer_id = ids[0].removeprefix("vote:up:")
+    assert ids == [f"vote:up:{answer_id}", f"vote:down:{answer_id}"]
+    return edit["json"], answer_id
+
+
+def press(custom_id: str, message: dict | None = None) -> dict:
+    return {"type": 3, "id": str(next(_ids)), "application_id": APP_ID,
+            "token": f"tok-{next(_ids)}", "member": {"user": {"id": str(next(_ids))}},
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": {"id": "900", "content": "", **(message or {})}}
+
+
+def votes_on(corpus_index, answer_id: str) -> list[str]:
+    from bot.core.usage import UsageLog
+
+    return [v.vote for v in UsageLog(corpus_index[0]).votes() if v.answer_id == answer_id]
+
+
+def test_a_recorded_answer_carries_vote_buttons_and_a_press_updates_the_message(
+        endpoint, signing_key, discord_api, corpus_index):
+    message, answer_id = answered_with_buttons(endpoint, signing_key, discord_api)
+    response = post(endpoint, signing_key, body_of(press(f"vote:down:{answer_id}", message)))
+    assert response.status_code == 200
+    update = response.json()
+    assert update["type"] == 7  # UPDATE_MESSAGE: the embeds stay, the buttons go
+    assert update["data"]["components"] == [] and "embeds" not in update["data"]
+    assert "Thanks for your vote" in update["data"]["content"]
+    assert update["data"]["allowed_mentions"] == {"parse": []}
+    assert votes_on(corpus_index, answer_id) == ["down"]
+
+
+def test_a_vote_on_an_unknown_answer_is_told_privately(endpoint, signing_key, corpus_index):
+    response = post(endpoint, signing_key, body_of(press(f"vote:up:{'0' * 32}"))).json()
+    assert response["type"] == 4 and response["data"]["flags"] == 64
+    assert "no longer on record" in response["data"]["content"]
+    assert votes_on(corpus_index, "0" * 32) == []
+
+
+def test_a_forged_or_replayed_vote_is_refused(endpoint, signing_key, discord_api, corpus_index):
+    _, answer_id = answered_with_buttons(endpoint, signing_key, discord_api)
+    body = body_of(press(f"vote:up:{answer_id}"))
+    assert post(endpoint, SigningKey.generate(), body).status_code == 401
+    assert votes_on(corpus_index, answer_id) == []
+    stamp = int(time.time())
+    assert post(endpoint, signing_key, body, timestamp=stamp).json()["type"] == 7
+    assert post(endpoint, signing_key, body, timestamp=stamp).status_code == 401
+    assert votes_on(corpus_index, answer_id) == ["up"]
+
+
+@pytest.mark.parametrize("custom_id", ["vote:sideways:abc", "vote:up:", "other", 7, None,
+                                       "vote:up:" + "a" * 91, "vote:up:a b"])
+def test_a_component_that_is_not_a_vote_is_400(endpoint, signing_key, custom_id):
+    response = post(endpoint, signing_key, body_of(press(custom_id)))
+    assert response.status_code == 400

@@ -35,6 +35,10 @@ MAX_QUESTION_CHARS = 2000  # stored sizes: a bound on the file, not on what user
 MAX_ANSWER_CHARS = 4000
 MAX_COMMENT_CHARS = 1000
 MAX_CHUNKS = 50
+VOTE_THANKS = {"up": "👍 Thanks for your vote: glad it helped.",
+               "down": "👎 Thanks for your vote: it goes on the list of answers to improve."}
+VOTE_UNKNOWN = ("This answer is no longer on record (the usage log keeps answers for a limited "
+                "time), so the vote was not counted.")
 BUSY_SECONDS = 1.0  # how long a write waits for another process's lock before giving up
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (

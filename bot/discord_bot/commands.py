@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 
 from bot.core.assistant import Assistant
 from bot.core.errors import BotError
 from bot.core.retrieval import Filters
+from bot.core.usage import UsageLog, ask_recorded
 from bot.discord_bot import render
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
 PRIVATE_COMMANDS = frozenset({"sources", "about"})  # look-ups: only the caller sees them
 COOLDOWN_COMMANDS = frozenset({"ask", "quote"})  # the ones that run retrieval
+_VOTE_ID = re.compile(r"vote:(up|down):([\w-]{1,90})")  # a button's custom_id (<= 100 chars)
 UNEXPECTED = "Sorry, something went wrong while answering. Please try again in a moment."
 
 # User-facing text: Discord shows it in the command picker (descriptions are at most 100 chars).
@@ -44,10 +47,13 @@ OPTION_DESCRIPTIONS = {
 
 
 def ask(assistant: Assistant, question: str, country: str | None = None,
-        vendor: str | None = None) -> dict:
-    """A cited answer to a question."""
+        vendor: str | None = None, usage: UsageLog | None = None, user: str = "") -> dict:
+    """A cited answer to a question (recorded, with vote buttons, when a usage log is given)."""
     filters = Filters(country=country or None, vendor=vendor or None)
-    return render.render_answer(assistant.ask(question, filters))
+    if usage is None:
+        return render.render_answer(assistant.ask(question, filters))
+    answer, answer_id = ask_recorded(assistant, usage, question, filters, "discord", user)
+    return render.with_vote_buttons(render.render_answer(answer), answer_id)
 
 
 def quote(assistant: Assistant, speaker: str, about: str | None = None) -> dict:
@@ -76,16 +82,30 @@ PARAMETERS = {"ask": ("question", "country", "vendor"), "quote": ("speaker", "ab
               "sources": ("search", "page"), "about": ()}
 
 
-def execute(assistant: Assistant, name: str, options: dict) -> tuple[dict, bool]:
+def execute(assistant: Assistant, name: str, options: dict, usage: UsageLog | None = None,
+            user: str = "") -> tuple[dict, bool]:
     """Run a command: (payload, failed). Known errors are shown; others are logged, not shown."""
     try:
         kwargs = {k: v for k, v in options.items() if k in PARAMETERS[name] and v is not None}
+        if name == "ask" and usage is not None:
+            kwargs |= {"usage": usage, "user": user}
         return HANDLERS[name](assistant, **kwargs), False
     except BotError as exc:
         return render.render_error(str(exc)), True
     except Exception:
         log.exception("discord command /%s failed", name)
         return render.render_error(UNEXPECTED), True
+
+
+def parse_vote(custom_id: object) -> tuple[str, str] | None:
+    """(vote, answer_id) from a vote button's custom_id; None for anything else."""
+    found = _VOTE_ID.fullmatch(custom_id) if isinstance(custom_id, str) else None
+    return (found.group(1), found.group(2)) if found else None
+
+
+def record_vote(usage: UsageLog, answer_id: str, vote: str, user: str) -> bool:
+    """Store a button vote (the voter as a salted hash); False when the answer is not on record."""
+    return usage.vote(answer_id, vote, "", usage.hash_user("discord", user))
 
 
 def is_private(name: str, options: dict) -> bool:

@@ -24,6 +24,7 @@ from nacl.signing import VerifyKey
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
+from bot.core.usage import VOTE_THANKS, VOTE_UNKNOWN, UsageLog
 from bot.discord_bot import commands, render
 from bot.server.delivery import NOT_SENT
 from bot.server.limits import SeenSet, SeenSetFull
@@ -31,8 +32,8 @@ from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
 PATH = "/discord/interactions"
-PING, COMMAND, AUTOCOMPLETE = 1, 2, 4  # interaction types
-PONG, CHANNEL_MESSAGE, DEFERRED, CHOICES = 1, 4, 5, 8  # response types
+PING, COMMAND, COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4  # interaction types
+PONG, CHANNEL_MESSAGE, DEFERRED, UPDATE_MESSAGE, CHOICES = 1, 4, 5, 7, 8  # response types
 EPHEMERAL = 64
 MAX_SKEW_SECONDS = 300
 AUTOCOMPLETE_SECONDS = 2.0
@@ -149,8 +150,10 @@ class Webhook:
 
 
 def build_router(settings: Settings, assistant: Assistant, workload: Workload | None = None,
-                 clock: Callable[[], float] = time.time) -> APIRouter:
-    """The interactions endpoint; answers 404 when no public key is configured."""
+                 clock: Callable[[], float] = time.time,
+                 usage: UsageLog | None = None) -> APIRouter:
+    """The interactions endpoint; answers 404 when no public key is configured. With a usage log,
+    `ask` answers are recorded and carry vote buttons, handled here too."""
     router = APIRouter()
     work = workload or Workload(settings.max_queue_seconds, WORKERS)
     key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
@@ -161,9 +164,10 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
     webhook = Webhook(settings.discord_api_url)
 
     async def answer(job: Job, app_id: str, token: str, name: str, options: dict,
-                     private: bool) -> None:
+                     private: bool, user: str) -> None:
         try:
-            payload, failed = await job.run(commands.execute, assistant, name, options)
+            payload, failed = await job.run(commands.execute, assistant, name, options, usage,
+                                            user)
         except Restarting:
             payload, failed = render.render_error(RESTARTING), True
         await webhook.deliver(app_id, token, payload, failed, private)
@@ -198,9 +202,30 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
         if job is None:
             return reply(RESTARTING if work.draining else BUSY)
         private = commands.is_private(name, options)
-        work.spawn(job, lambda job: answer(job, app_id, token, name, options, private),
+        user_id = str(user.get("id", ""))
+        work.spawn(job, lambda job: answer(job, app_id, token, name, options, private, user_id),
                    name="discord interaction reply")
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
+
+    async def vote(interaction: dict) -> dict | JSONResponse:
+        """A vote button pressed: record it, then the message loses its buttons and thanks."""
+        parsed = commands.parse_vote(_dict(interaction.get("data")).get("custom_id"))
+        if parsed is None:
+            return JSONResponse({"error": "unknown component"}, status_code=400)
+        user = _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
+        try:  # not the core's pool: a vote must not queue behind questions being answered
+            known = usage is not None and await asyncio.to_thread(
+                commands.record_vote, usage, parsed[1], parsed[0], str(user.get("id", "")))
+        except Exception:
+            log.warning("could not store a Discord vote", exc_info=True)
+            return reply("Your vote could not be stored right now; please try again later.")
+        if not known:
+            return reply(VOTE_UNKNOWN)
+        content = str(_dict(interaction.get("message")).get("content") or "")
+        thanks = f"{content}\n{VOTE_THANKS[parsed[0]]}" if content else VOTE_THANKS[parsed[0]]
+        return {"type": UPDATE_MESSAGE,
+                "data": {"content": render.clip(thanks, render.CONTENT_MAX), "components": [],
+                         "allowed_mentions": dict(render.NO_MENTIONS)}}
 
     def refuse_replay(interaction: dict, headers: Mapping[str, str]) -> JSONResponse | None:
         """401 for an interaction id already answered while its timestamp is acceptable (a
@@ -244,6 +269,8 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
             return await autocomplete(_dict(interaction.get("data")))
         if kind == COMMAND:
             return command(interaction)
+        if kind == COMPONENT:
+            return await vote(interaction)
         return JSONResponse({"error": "unsupported interaction type"}, status_code=400)
 
     return router
@@ -260,5 +287,5 @@ def build_app(settings: Settings, assistant: Assistant) -> FastAPI:
 
     app = FastAPI(title="vendorban Discord interactions", docs_url=None, redoc_url=None,
                   lifespan=lifespan)
-    app.include_router(build_router(settings, assistant, workload))
+    app.include_router(build_router(settings, assistant, workload, usage=UsageLog(settings)))
     return app

@@ -160,6 +160,18 @@ def render_answer(answer: Answer) -> dict:
     return message([embed])
 
 
+def with_vote_buttons(payload: dict, answer_id: str | None) -> dict:
+    """The payload with 👍/👎 buttons (custom_id `vote:up:<answer_id>`) when the answer is on
+    record."""
+    if not answer_id:
+        return payload
+    buttons = [{"type": 2, "style": style, "label": label, "emoji": {"name": emoji},
+                "custom_id": f"vote:{vote}:{answer_id}"}
+               for vote, style, label, emoji in (("up", 3, "Helpful", "👍"),
+                                                 ("down", 4, "Not helpful", "👎"))]
+    return {**payload, "components": [{"type": 1, "components": buttons}]}
+
+
 def render_sources(rows: Sequence[dict], page: int, pages: int, total: int,
                    search: str | None) -> dict:
     """One page of the document list: title (linked), outlet, date."""

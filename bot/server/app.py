@@ -167,7 +167,7 @@ def mount_discord_http(app: FastAPI, services: Services, workload: Workload) -> 
     from bot.discord_bot.http import build_router
 
     app.include_router(build_router(services.settings, services.assistant, workload,
-                                    clock=services.clock))
+                                    clock=services.clock, usage=services.usage))
 
 
 # ---- errors at the HTTP edge: JSON bodies {"error": ...}, never a traceback or a secret

@@ -13,16 +13,14 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 
+from bot.core.usage import VOTE_THANKS as THANKS
+from bot.core.usage import VOTE_UNKNOWN as NOT_ON_RECORD
 from bot.server.forms import parse_form
 from bot.server.render_slack import MAX_BLOCKS, MAX_FALLBACK_CHARS, VOTE_ACTIONS
 from bot.server.services import Services
 
 log = logging.getLogger(__name__)
 _ANSWER_ID = re.compile(r"[\w-]{1,128}")  # what UsageLog.record hands out, with room to spare
-THANKS = {"up": "👍 Thanks for your vote: glad it helped.",
-          "down": "👎 Thanks for your vote: it goes on the list of answers to improve."}
-NOT_ON_RECORD = ("This answer is no longer on record (the usage log keeps answers for a limited "
-                 "time), so the vote was not counted.")
 NOT_STORED = "Your vote could not be stored right now; please try again later."
 
 
