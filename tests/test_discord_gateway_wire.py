@@ -140,3 +140,71 @@ def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpu
     [put] = discord_api.requests_for(path, 1)
     assert put["method"] == "PUT" and sorted(c["name"] for c in put["json"]) == sorted(names)
     assert (guild in target) if guild else ("global" in target)
+
+
+@pytest.fixture
+def voting_client(corpus_index, discord_api, monkeypatch):
+    from bot.core.usage import UsageLog
+
+    monkeypatch.setattr(discord.http.Route, "BASE", discord_api.url)
+    settings = corpus_index[0].model_copy(update={"cooldown_seconds": 0.0})
+    return lambda: build_client(settings, corpus_index[1], usage=UsageLog(settings))
+
+
+def press(client: discord.Client, raw: dict) -> None:
+    """Deliver a raw button press as the gateway's INTERACTION_CREATE would, and let it run."""
+    async def go() -> None:
+        session = aiohttp.ClientSession()
+        client.http._HTTPClient__session = session
+        try:
+            client._connection.parse_interaction_create(raw)
+            for _ in range(250):  # the button's callback runs as a task
+                await asyncio.sleep(0.02)
+                if not (asyncio.all_tasks() - {asyncio.current_task()}):
+                    break
+        finally:
+            await session.close()
+
+    asyncio.run(go())
+
+
+def button_press(custom_id: str, message: dict, user: str = "44") -> dict:
+    raw = raw_interaction("ask", [], kind=3, user=user)
+    return raw | {"data": {"custom_id": custom_id, "component_type": 2},
+                  "message": message}
+
+
+def test_gateway_answers_carry_vote_buttons_and_a_press_after_a_restart_records_and_updates(
+        voting_client, discord_api, corpus_index):
+    from bot.core.usage import UsageLog
+
+    raw = raw_interaction("ask", [option("question", "What did Suga say?")], user="45")
+    invoke(voting_client(), raw)
+    _, followup = discord_api.requests_for(raw["token"], 2)
+    [row] = followup["json"]["components"]
+    ids = [b["custom_id"] for b in row["components"]]
+    answer_id = ids[0].removeprefix("vote:up:")
+    assert ids == [f"vote:up:{answer_id}", f"vote:down:{answer_id}"]
+    message = {"id": "900", "channel_id": "800", "type": 0, "content": "", "embeds": [],
+               "attachments": [], "timestamp": "2024-01-01T00:00:00+00:00",
+               "edited_timestamp": None, "mentions": [], "mention_roles": [], "pinned": False,
+               "mention_everyone": False, "tts": False, "flags": 0,
+               "author": {"id": "700", "username": "vendorban", "discriminator": "0",
+                          "avatar": None}, "components": followup["json"]["components"]}
+    pressed = button_press(f"vote:up:{answer_id}", message)
+    restarted = voting_client()  # a new process: the buttons are matched by their custom_id
+    press(restarted, pressed)
+    [update] = discord_api.requests_for(pressed["token"], 1)
+    assert update["path"].startswith(f"/api/v10/interactions/{pressed['id']}/")
+    assert update["json"]["type"] == 7
+    assert update["json"]["data"]["components"] == []
+    assert "Thanks for your vote" in update["json"]["data"]["content"]
+    votes = [v for v in UsageLog(corpus_index[0]).votes() if v.answer_id == answer_id]
+    assert [(v.vote, v.platform) for v in votes] == [("up", "discord")]
+    unknown = button_press(f"vote:down:{'0' * 32}", message | {
+        "components": [{"type": 1, "components": [{"type": 2, "style": 4, "label": "x",
+                                                   "custom_id": f"vote:down:{'0' * 32}"}]}]})
+    press(restarted, unknown)
+    [told] = discord_api.requests_for(unknown["token"], 1)
+    assert told["json"]["type"] == 4 and told["json"]["data"]["flags"] == 64
+    assert "no longer on record" in told["json"]["data"]["content"]

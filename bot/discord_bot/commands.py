@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bot.core.assistant import Assistant
 from bot.core.errors import BotError
 from bot.core.retrieval import Filters
-from bot.core.usage import UsageLog, ask_recorded
+from bot.core.usage import VOTE_THANKS, UsageLog, ask_recorded
 from bot.discord_bot import render
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ CHOICE_NAME_MAX = 100
 PRIVATE_COMMANDS = frozenset({"sources", "about"})  # look-ups: only the caller sees them
 COOLDOWN_COMMANDS = frozenset({"ask", "quote"})  # the ones that run retrieval
 _VOTE_ID = re.compile(r"vote:(up|down):([\w-]{1,90})")  # a button's custom_id (<= 100 chars)
+VOTE_NOT_STORED = "Your vote could not be stored right now; please try again later."
 UNEXPECTED = "Sorry, something went wrong while answering. Please try again in a moment."
 
 # User-facing text: Discord shows it in the command picker (descriptions are at most 100 chars).
@@ -106,6 +107,12 @@ def parse_vote(custom_id: object) -> tuple[str, str] | None:
 def record_vote(usage: UsageLog, answer_id: str, vote: str, user: str) -> bool:
     """Store a button vote (the voter as a salted hash); False when the answer is not on record."""
     return usage.vote(answer_id, vote, "", usage.hash_user("discord", user))
+
+
+def thanked(content: str, vote: str) -> str:
+    """A voted-on message's content with the thank-you line added (its buttons are dropped)."""
+    thanks = VOTE_THANKS[vote]
+    return render.clip(f"{content}\n{thanks}" if content else thanks, render.CONTENT_MAX)
 
 
 def is_private(name: str, options: dict) -> bool:

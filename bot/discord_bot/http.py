@@ -24,7 +24,7 @@ from nacl.signing import VerifyKey
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
-from bot.core.usage import VOTE_THANKS, VOTE_UNKNOWN, UsageLog
+from bot.core.usage import VOTE_UNKNOWN, UsageLog
 from bot.discord_bot import commands, render
 from bot.server.delivery import NOT_SENT
 from bot.server.limits import SeenSet, SeenSetFull
@@ -218,13 +218,12 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
                 commands.record_vote, usage, parsed[1], parsed[0], str(user.get("id", "")))
         except Exception:
             log.warning("could not store a Discord vote", exc_info=True)
-            return reply("Your vote could not be stored right now; please try again later.")
+            return reply(commands.VOTE_NOT_STORED)
         if not known:
             return reply(VOTE_UNKNOWN)
         content = str(_dict(interaction.get("message")).get("content") or "")
-        thanks = f"{content}\n{VOTE_THANKS[parsed[0]]}" if content else VOTE_THANKS[parsed[0]]
         return {"type": UPDATE_MESSAGE,
-                "data": {"content": render.clip(thanks, render.CONTENT_MAX), "components": [],
+                "data": {"content": commands.thanked(content, parsed[0]), "components": [],
                          "allowed_mentions": dict(render.NO_MENTIONS)}}
 
     def refuse_replay(interaction: dict, headers: Mapping[str, str]) -> JSONResponse | None:

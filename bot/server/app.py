@@ -151,7 +151,8 @@ def start_discord(services: Services, workload: Workload) -> asyncio.Task | None
         return None
     from bot.discord_bot.gateway import run_gateway
 
-    task = asyncio.create_task(run_gateway(services.settings, services.assistant, workload),
+    task = asyncio.create_task(run_gateway(services.settings, services.assistant, workload,
+                                           services.usage),
                                name="discord")
     task.add_done_callback(_log_gateway_end)
     return task
