@@ -98,3 +98,43 @@ def test_without_a_bot_token_a_mention_is_acked_but_not_answered(serve, receiver
     live.wait_idle()
     assert receiver.attempts == 0
     assert "VENDORBAN_SLACK_BOT_TOKEN is not set" in caplog.text
+
+
+def context_text(message: dict) -> str:
+    return " ".join(e["text"] for b in message["blocks"] if b["type"] == "context"
+                    for e in b["elements"])
+
+
+def test_a_follow_up_mention_in_the_thread_is_answered_about_the_earlier_subject(serve,
+                                                                                   receiver):
+    live = serve()
+    first = mention("<@UBOT> What is the rip and replace programme in the US?", "Ev10")
+    first["event"]["ts"] = "1700000100.000100"  # starts the thread: its own ts is the root
+    post_event(live, first)
+    [opening] = receiver.wait_for(1)
+    assert "Read as" not in context_text(opening["json"])
+    follow = mention("<@UBOT> How much will it cost?", "Ev11", thread_ts="1700000100.000100")
+    follow["event"]["ts"] = "1700000200.000200"
+    post_event(live, follow)
+    reply = receiver.wait_for(2)[1]["json"]
+    assert reply["thread_ts"] == "1700000100.000100"
+    context = context_text(reply)
+    assert "*Question:* How much will it cost?" in context
+    assert "*Read as:*" in context and "rip and replace" in context.split("*Read as:*")[1]
+    assert "billion" in reply["text"] and "rip and replace" in reply["text"].lower()
+
+
+def test_a_mention_in_another_thread_starts_afresh(serve, receiver):
+    live = serve()
+    first = mention("<@UBOT> What is the rip and replace programme in the US?", "Ev20")
+    first["event"]["ts"] = "1700000300.000300"
+    post_event(live, first)
+    receiver.wait_for(1)
+    for n, root in enumerate(("1700000400.000400", None)):  # another thread; no thread at all
+        other = mention("<@UBOT> How much will it cost?", f"Ev2{n + 1}", thread_ts=root)
+        other["event"]["ts"] = "1700000500.00050" + str(n)
+        post_event(live, other)
+        reply = receiver.wait_for(2 + n)[1 + n]["json"]
+        assert reply["thread_ts"] == (root or other["event"]["ts"])
+        assert "Read as" not in context_text(reply)
+        assert "*Question:* How much will it cost?" in context_text(reply)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.assistant import Assistant
+from bot.core.conversation_store import Conversations, ask_followup, valid_conversation_id
 from bot.core.errors import BotError
 from bot.core.questions import clean_question
 from bot.core.types import Answer
@@ -35,6 +36,7 @@ class ChatRequest:
     note: str = ""  # shown above the help, e.g. "Unknown command `foo`."
     platform: str = ""  # "slack" or "mattermost", and the asker (hashed when recorded): usage log
     user: str = ""
+    conversation: str = ""  # a thread's id: a question in it is a follow-up of the earlier ones
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Reply:
     message: str = ""
     public: bool = False
     answer_id: str | None = None  # the recorded answer's id: what a vote button refers to
+    asked: str = ""  # the question as typed, when a follow-up was answered as a rewritten one
 
 
 def command_name(raw: str) -> str:
@@ -87,7 +90,8 @@ def immediate_reply(request: ChatRequest, max_question_chars: int) -> Reply | No
     return None
 
 
-def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None = None) -> Reply:
+def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None = None,
+            conversations: Conversations | None = None) -> Reply:
     """Run a request against the core (blocking: call it from a worker thread)."""
     try:
         if request.action == "sources":
@@ -98,6 +102,8 @@ def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None =
             speaker, _, about = request.argument.partition(" about ")
             answer = assistant.quote(speaker.strip(), about.strip() or None)
             return Reply("answer", answer=answer, public=request.public)
+        if request.action == "ask" and usage and conversations and request.conversation:
+            return _follow_up(assistant, request, usage, conversations)
         if request.action == "ask":
             answer, answer_id = (ask_recorded(assistant, usage, request.argument, None,
                                               request.platform, request.user) if usage
@@ -109,3 +115,19 @@ def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None =
     except Exception:
         log.exception("chat request failed (%s)", request.action)
         return Reply("error", message="Something went wrong on our side; please try again later.")
+
+
+def _follow_up(assistant: Assistant, request: ChatRequest, usage: UsageLog,
+               conversations: Conversations) -> Reply:
+    """A question in a thread: answered as the standalone question it stands for."""
+    answer, answer_id, turn = ask_followup(assistant, usage, conversations, request.conversation,
+                                           request.argument, None, request.platform,
+                                           request.user)
+    asked = turn.question if turn.standalone != turn.question else ""
+    return Reply("answer", answer=answer, public=request.public, answer_id=answer_id, asked=asked)
+
+
+def conversation_id(*parts: str) -> str:
+    """A conversation id made of a thread's coordinates; "" (no memory) when they do not fit."""
+    value = ":".join(parts)
+    return value if all(parts) and valid_conversation_id(value) else ""

@@ -88,7 +88,11 @@ def source_line(c: Citation) -> str:
 def _answer(reply: Reply, out: _Blocks) -> str:
     answer = reply.answer
     assert answer is not None
-    out.context(f"*Question:* {escape(_cut(answer.question, MAX_QUESTION_CHARS))}")
+    if reply.asked:  # a follow-up in a thread: say what it was taken to mean
+        out.context(f"*Question:* {escape(_cut(reply.asked, MAX_QUESTION_CHARS))}\n"
+                    f"*Read as:* {escape(_cut(answer.question, MAX_QUESTION_CHARS))}")
+    else:
+        out.context(f"*Question:* {escape(_cut(answer.question, MAX_QUESTION_CHARS))}")
     for group in _pack(escape(answer.text).splitlines()):
         out.section("\n".join(group), reserve=2)
     if not answer.found:

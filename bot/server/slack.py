@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.server import render_slack
-from bot.server.commands import execute, immediate_reply, parse_request
+from bot.server.commands import conversation_id, execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
 from bot.server.limits import SeenSet, SeenSetFull
 from bot.server.services import Services
@@ -131,6 +131,9 @@ def _on_mention(services: Services, workload: Workload, team: str, event: dict) 
     chat.platform, chat.user = "slack", f"{team}:{event.get('user', '')}"
     target = {"channel": event.get("channel"),
               "thread_ts": event.get("thread_ts") or event.get("ts")}
+    # the thread's root: every mention in a thread is a turn of the same conversation
+    chat.conversation = conversation_id("slack", team, str(target["channel"] or ""),
+                                        str(target["thread_ts"] or ""))
     api = services.settings.slack_api_url.rstrip("/")
     reply = immediate_reply(chat, services.settings.max_question_chars)
     job = workload.admit()
@@ -143,8 +146,8 @@ def _on_mention(services: Services, workload: Workload, team: str, event: dict) 
 
     async def answer(job: Job) -> None:
         try:
-            message = render_slack.render(reply or await job.run(execute, services.assistant,
-                                                                 chat, services.usage))
+            message = render_slack.render(reply or await job.run(
+                execute, services.assistant, chat, services.usage, services.conversations))
             message.pop("response_type")
         except Restarting:
             message = {"text": RESTARTING}
