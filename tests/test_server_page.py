@@ -113,3 +113,19 @@ def test_markup_in_passages_and_titles_is_shown_as_text(tmp_path, page):
         assert page.evaluate("window.__pwned") is None
     finally:
         live.stop()
+
+
+def test_a_tab_is_one_conversation_and_shows_the_rewritten_question(serve, page):
+    live = serve()
+    ask_in_page(page, f"{live.url}/", "What is the rip and replace programme in the US?")
+    assert page.locator("#standalone").is_hidden()
+    ask_in_page(page, f"{live.url}/", "How much will it cost?")  # reloaded: same tab, same id
+    assert page.locator("#standalone").is_visible()
+    assert "rip and replace" in page.inner_text("#standalone")
+    assert "billion" in page.inner_text("#answer")
+    other = page.context.browser.new_page()  # another tab, with its own sessionStorage
+    ask_in_page(other, f"{live.url}/", "How much will it cost?")
+    assert other.locator("#standalone").is_hidden()
+    assert other.evaluate("sessionStorage.getItem('vendorban-conversation')") != \
+        page.evaluate("sessionStorage.getItem('vendorban-conversation')")
+    assert page.errors == []
