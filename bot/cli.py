@@ -82,6 +82,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"warning: {message}", file=sys.stderr)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
+    for message in report.alerts_failed:  # reported, but the ingest itself succeeded
+        print(f"warning: {message}", file=sys.stderr)
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -194,7 +196,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli", "bot.server.cli",
-    "bot.onnx_cli", "bot.usage_cli",
+    "bot.onnx_cli", "bot.usage_cli", "bot.alerts_cli",
 )
 
 

@@ -38,6 +38,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     def report_round(n: int, report: IngestReport) -> None:
         for _, message in report.failed:
             print(f"error: {message}", file=sys.stderr)
+        for message in report.alerts_failed:
+            print(f"warning: {message}", file=sys.stderr)
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} round {n}: {report.summary()}", flush=True)
 
     reports = watch(feeds, settings, rounds=rounds, on_round=report_round)

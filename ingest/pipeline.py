@@ -22,6 +22,7 @@ from bot.core.store import Store, flag
 from bot.core.text import canonical_country
 from bot.core.types import Chunk, Document
 from ingest import sources
+from ingest.alerts import send_alerts
 from ingest.chunking import chunk_document
 from ingest.feeds import collect_feed
 from ingest.layout import unwrap
@@ -142,6 +143,11 @@ def ingest_documents(
     finally:  # what was written before a failure must reach other processes' side indexes
         if report.wrote:
             store.mark_updated()
+        if report.added:  # after the writes; never raises (an alert must not fail the ingest)
+            sent, failures = send_alerts(report.added, settings)
+            report.alerts_sent += sent
+            report.alerts_failed += failures
+            report.added = []
     report.seconds += time.perf_counter() - started
     return report
 
@@ -272,6 +278,8 @@ def _write_group(group: list[Prepared], chunks: list[tuple[Prepared, Chunk]], ve
     for p in group:
         report.chunks_embedded += len(p.chunks)
         setattr(report, p.status, getattr(report, p.status) + 1)
+        if p.status == "new":
+            report.added.append(p.doc)
     if bar is not None:
         bar.update(len(chunks))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.core.types import Document
+
 
 @dataclass
 class IngestReport:
@@ -17,6 +19,9 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures: links not read
     chunks_embedded: int = 0
     seconds: float = 0.0
+    added: list[Document] = field(default_factory=list)  # the new documents written (alerts)
+    alerts_sent: int = 0
+    alerts_failed: list[str] = field(default_factory=list)  # warnings: the ingest still succeeded
 
     @property
     def wrote(self) -> bool:

@@ -1,0 +1,214 @@
+"""Alerts on new measures: webhook subscriptions, and one message per subscription when an ingest
+adds new documents.
+
+Subscriptions live in `subscriptions.json` in the data directory (written atomically). A webhook
+URL obeys the fetch's address policy when it is added and again at every delivery, which connects
+through `ingest.fetch`'s guarded transport (to exactly the address it checked). A delivery is
+retried only when it certainly did not arrive (no connection) or the receiver said it failed
+(5xx, 408, 429), as in `bot/server/delivery.py`: a post that timed out once sent may have been
+delivered, and sending it again would post the same alert twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.core.config import Settings
+from bot.core.errors import BotError, InputError
+from bot.core.text import canonical_country
+from bot.core.types import Document
+from ingest.addresses import AddressError, allowed_addresses
+from ingest.fetch import USER_AGENT, GuardedBackend, GuardedTransport
+
+log = logging.getLogger(__name__)
+FILE = "subscriptions.json"
+ATTEMPTS = 3
+BACKOFF = 1.0  # seconds before the 2nd attempt, doubled before each later one
+DEADLINE = 30.0  # seconds one subscription's delivery may take, retries included
+MAX_BLOCK_DOCS = 20  # Slack allows 50 blocks a message
+MAX_DOCS = 200  # documents listed in one message's `documents`
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # safe to send again
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook told about new documents, optionally only those about a country or vendor."""
+
+    id: str
+    webhook: str
+    country: str = ""  # canonical name; empty = any
+    vendor: str = ""  # empty = any
+    created: float = 0.0
+
+
+def where(url: str) -> str:
+    """A webhook URL reduced to scheme and host (its path is often a secret, as in Slack's)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}"
+
+
+def check_webhook(url: str, settings: Settings) -> None:
+    """InputError unless `url` is http(s) and its host passes the fetch's address policy."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{url}: a webhook must be an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        allowed_addresses(parts.hostname, port, settings.allow_private_urls)
+    except ValueError as exc:
+        raise InputError(f"{url}: not a valid URL ({exc})") from exc
+    except AddressError as exc:
+        raise InputError(f"webhook {where(url)}: {exc}") from exc
+
+
+class Subscriptions:
+    """Reads and writes the subscriptions file in the data directory; cheap to create."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.path: Path = settings.data_dir / FILE
+
+    def all(self) -> list[Subscription]:
+        """Every subscription, oldest first; none when there is no (readable) file."""
+        try:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise BotError(f"cannot read {self.path} ({exc}); fix or delete it") from exc
+        return [Subscription(**row) for row in rows] if isinstance(rows, list) else []
+
+    def add(self, webhook: str, country: str = "", vendor: str = "") -> Subscription:
+        """Check the webhook and store a new subscription."""
+        check_webhook(webhook, self.settings)
+        sub = Subscription(f"s{secrets.token_hex(4)}", webhook,
+                           canonical_country(country) if country else "",
+                           " ".join(vendor.split()), time.time())
+        self._save([*self.all(), sub])
+        return sub
+
+    def remove(self, sub_id: str) -> bool:
+        """Remove a subscription; False when there is none with that id."""
+        subs = self.all()
+        kept = [s for s in subs if s.id != sub_id]
+        if len(kept) == len(subs):
+            return False
+        self._save(kept)
+        return True
+
+    def _save(self, subs: list[Subscription]) -> None:
+        """Write atomically: a crash mid-write must not lose the other subscriptions."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([asdict(s) for s in subs], indent=1), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def matches(sub: Subscription, doc: Document) -> bool:
+    """Whether a document is about the subscription's country and vendor (no filter: any)."""
+    if sub.country and sub.country not in {canonical_country(c) for c in doc.countries}:
+        return False
+    key = sub.vendor.casefold()
+    return not key or key in {" ".join(v.split()).casefold() for v in doc.vendors}
+
+
+def document_dict(doc: Document) -> dict:
+    """What a message's `documents` says about one document."""
+    return {"title": doc.title, "url": doc.url, "outlet": doc.outlet,
+            "published": doc.published.isoformat() if doc.published else "",
+            "countries": [canonical_country(c) for c in doc.countries],
+            "vendors": list(doc.vendors)}
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _line(d: dict, markup: bool) -> str:
+    title = _escape(d["title"]) if markup else d["title"]
+    head = f"<{d['url']}|{title}>" if markup and d["url"] else title
+    facts = [d["outlet"], d["published"] or "undated", ", ".join(d["countries"])]
+    tail = " · ".join(f for f in facts if f)
+    link = f" {d['url']}" if d["url"] and not markup else ""
+    return f"{head} ({_escape(tail) if markup else tail}){link}"
+
+
+def message(docs: Sequence[Document]) -> dict:
+    """The webhook body: Slack-compatible `text` and `blocks`, plus `documents` for programs."""
+    listed = [document_dict(d) for d in docs[:MAX_DOCS]]
+    heading = f"{len(docs)} new document{'s' if len(docs) != 1 else ''} on telecom vendor bans"
+    text = "\n".join([heading + ":", *(f"• {_line(d, False)}" for d in listed)])
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{heading}*"}}]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": _line(d, True)}}
+               for d in listed[:MAX_BLOCK_DOCS]]
+    if len(docs) > MAX_BLOCK_DOCS:
+        more = f"and {len(docs) - MAX_BLOCK_DOCS} more"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return {"text": text, "blocks": blocks, "documents": listed}
+
+
+def deliver(url: str, payload: dict, settings: Settings) -> str:
+    """POST `payload` to a webhook: "" once accepted, else why it was given up."""
+    backend = GuardedBackend(settings.allow_private_urls, DEADLINE)
+    timeout = httpx.Timeout(DEADLINE, connect=min(10.0, DEADLINE))
+    with httpx.Client(transport=GuardedTransport(backend), timeout=timeout,
+                      follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+        problem = ""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                status = client.post(url, json=payload).status_code
+                if status < 300:
+                    return ""
+                problem, retry = f"HTTP {status}", status in (408, 429) or status >= 500
+            except AddressError as exc:
+                return str(exc)
+            except NOT_SENT as exc:
+                problem, retry = f"cannot connect ({type(exc).__name__})", True
+            except httpx.HTTPError as exc:  # sent, maybe received: never post it twice
+                return f"may not have arrived ({type(exc).__name__}); not sent again"
+            log.warning("alert to %s failed (attempt %d of %d): %s",
+                        where(url), attempt, ATTEMPTS, problem)
+            delay = BACKOFF * 2 ** (attempt - 1)
+            if not retry or attempt == ATTEMPTS or backend.deadline - time.monotonic() < delay:
+                break
+            time.sleep(delay)
+    return f"{problem} after {attempt} attempt{'s' if attempt > 1 else ''}"
+
+
+def send_alerts(docs: Sequence[Document], settings: Settings) -> tuple[int, list[str]]:
+    """Tell each matching subscription about new documents: (messages sent, failure lines).
+
+    Never raises: an alert that cannot be sent must not fail the ingest that wrote the documents.
+    """
+    sent, failures = 0, []
+    try:
+        subs = Subscriptions(settings).all() if docs else []
+    except BotError as exc:
+        return 0, [f"alerts not sent: {exc}"]
+    for sub in subs:
+        wanted = [d for d in docs if matches(sub, d)]
+        if not wanted:
+            continue
+        try:
+            problem = deliver(sub.webhook, message(wanted), settings)
+        except Exception as exc:  # whatever went wrong, the ingest goes on
+            log.exception("alert for subscription %s failed", sub.id)
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            failures.append(f"alert for subscription {sub.id} to {where(sub.webhook)} "
+                            f"not delivered: {problem}")
+            log.error("%s", failures[-1])
+        else:
+            sent += 1
+    return sent, failures
