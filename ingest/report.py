@@ -31,4 +31,6 @@ class IngestReport:
         text = (f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
                 f"{self.removed} removed, {len(self.failed)} failed; "
                 f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s")
+        if self.alerts_sent or self.alerts_failed:
+            text += f"; {self.alerts_sent} alert(s) sent, {len(self.alerts_failed)} not delivered"
         return text if self.wrote else text + " (nothing to write)"

@@ -15,7 +15,10 @@ from bot.core.errors import InputError
 from ingest import alerts
 from ingest.alerts import Subscriptions
 from ingest.pipeline import ingest
+from ingest.watch import poll
 from tests.conftest import make_settings
+from tests.test_ingest_web import BARE, day, rss
+from tests.webserver import Site
 
 DOC = """---
 title: "{title}"
@@ -195,7 +198,7 @@ def test_receiver_down_is_reported_and_ingest_succeeds(tmp_path, settings, recei
 
     out = capsys.readouterr()
     assert status == 0
-    assert "1 new" in out.out
+    assert "1 new" in out.out and "0 alert(s) sent, 1 not delivered" in out.out
     assert "not delivered" in out.err and "after 3 attempts" in out.err
 
 
@@ -239,3 +242,26 @@ def test_timeout_after_sending_is_not_sent_again(tmp_path, settings, receiver, m
     assert report.new == 1 and report.alerts_sent == 0
     assert "not sent again" in report.alerts_failed[0]
     assert receiver.paths().count("/late") == 1  # one request arrived, no second try
+
+
+def test_watch_rounds_alert_only_on_entries_new_to_the_index(settings, receiver):
+    site = Site()
+    site.thread.start()
+    site.serve("/news/1.html", BARE.format(text="Freedonia barred ZTE from its mobile networks."))
+    site.serve("/news/2.html", BARE.format(text="Sylvania reviewed Huawei kit in its 4G core."))
+    items = [("/news/1.html", "Freedonia bars ZTE", day(2022, 1, 5))]
+    site.serve("/feed.xml", rss(site, items), "application/rss+xml")
+    Subscriptions(settings).add(receiver.url("/hook"))
+    try:
+        assert poll([site.url("/feed.xml")], settings).new == 1
+        more = items + [("/news/2.html", "Sylvania review", day(2022, 2, 7))]
+        site.serve("/feed.xml", rss(site, more), "application/rss+xml")
+        assert poll([site.url("/feed.xml")], settings).new == 1
+        assert poll([site.url("/feed.xml")], settings).new == 0
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+
+    titles = [[d["title"] for d in body["documents"]] for _, body in receiver.posts]
+    assert titles == [["Freedonia bars ZTE"], ["Sylvania review"]]
+    assert receiver.posts[0][1]["documents"][0]["url"] == site.url("/news/1.html")
