@@ -11,12 +11,14 @@ delivered, and sending it again would post the same alert twice.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -94,21 +96,30 @@ class Subscriptions:
         sub = Subscription(f"s{secrets.token_hex(4)}", webhook,
                            canonical_country(country) if country else "",
                            " ".join(vendor.split()), time.time())
-        self._save([*self.all(), sub])
+        with self._locked():
+            self._save([*self.all(), sub])
         return sub
 
     def remove(self, sub_id: str) -> bool:
         """Remove a subscription; False when there is none with that id."""
-        subs = self.all()
-        kept = [s for s in subs if s.id != sub_id]
-        if len(kept) == len(subs):
-            return False
-        self._save(kept)
+        with self._locked():
+            subs = self.all()
+            kept = [s for s in subs if s.id != sub_id]
+            if len(kept) == len(subs):
+                return False
+            self._save(kept)
         return True
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the subscriptions' lock: two processes changing them at once lose neither change."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{FILE}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _save(self, subs: list[Subscription]) -> None:
         """Write atomically: a crash mid-write must not lose the other subscriptions."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps([asdict(s) for s in subs], indent=1), encoding="utf-8")
         tmp.replace(self.path)

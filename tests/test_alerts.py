@@ -265,3 +265,16 @@ def test_watch_rounds_alert_only_on_entries_new_to_the_index(settings, receiver)
     titles = [[d["title"] for d in body["documents"]] for _, body in receiver.posts]
     assert titles == [["Freedonia bars ZTE"], ["Sylvania review"]]
     assert receiver.posts[0][1]["documents"][0]["url"] == site.url("/news/1.html")
+
+
+def test_subscriptions_added_at_once_are_all_kept(settings, receiver):
+    def subscribe(n: int) -> None:
+        Subscriptions(settings).add(receiver.url(f"/hook{n}"))
+
+    threads = [threading.Thread(target=subscribe, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s.webhook for s in Subscriptions(settings).all()) == sorted(
+        receiver.url(f"/hook{n}") for n in range(8))
