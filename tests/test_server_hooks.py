@@ -28,7 +28,7 @@ def fake_module(name: str, **attrs: object) -> types.ModuleType:
 def discord_package(monkeypatch: pytest.MonkeyPatch) -> dict:
     seen: dict = {"started": threading.Event(), "cancelled": threading.Event()}
 
-    async def run_gateway(settings, assistant, workload=None) -> None:
+    async def run_gateway(settings, assistant, workload=None, usage=None) -> None:
         seen["args"] = (settings, assistant)
         seen["started"].set()
         try:
@@ -37,7 +37,7 @@ def discord_package(monkeypatch: pytest.MonkeyPatch) -> dict:
             seen["cancelled"].set()
             raise
 
-    def build_router(settings, assistant, workload=None, clock=None) -> APIRouter:
+    def build_router(settings, assistant, workload=None, clock=None, usage=None) -> APIRouter:
         router = APIRouter()
 
         @router.post("/discord/interactions")
