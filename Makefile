@@ -26,4 +26,4 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot ingest tests bench
+	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Check eval/questions.yaml against the corpus: schema, per-type minimums, key facts in the docs."""
+"""Check eval/questions.yaml against the corpus: schema, per-type minimums, key facts in the
+docs."""
 
 from __future__ import annotations
 
@@ -78,7 +79,9 @@ def check_facts(item: dict[str, Any], corpus: Path, cache: dict[str, str]) -> li
             continue
         texts.append(cache.setdefault(str(name), document_text(path)))
     for fact in facts:
-        if not isinstance(fact, list) or not fact or not all(isinstance(a, str) and a.strip() for a in fact):
+        well_formed = isinstance(fact, list) and fact and all(
+            isinstance(a, str) and a.strip() for a in fact)
+        if not well_formed:
             problems.append(f"key fact must be a non-empty list of strings: {fact!r}")
         elif not any(normalise(alt) in text for alt in fact for text in texts):
             problems.append(f"no alternative of {fact!r} occurs in {docs}")
@@ -98,7 +101,8 @@ def check_counts(items: list[dict[str, Any]]) -> list[str]:
             problems.append(f"type {typ}: {by_type[typ]} items, need at least {least}")
     pairs = Counter((i.get("type"), i.get("split")) for i in items)
     for typ in TYPES:
-        problems += [f"type {typ} has no {s} items" for s in SPLITS if by_type[typ] and not pairs[(typ, s)]]
+        problems += [f"type {typ} has no {s} items"
+                     for s in SPLITS if by_type[typ] and not pairs[(typ, s)]]
     return problems
 
 
@@ -131,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     print(summary([i for i in items if isinstance(i, dict)]))
     for problem in problems:
         print(f"PROBLEM {problem}", file=sys.stderr)
-    print(f"{len(problems)} problem(s)" if problems else "OK: gold set is consistent with the corpus")
+    print(f"{len(problems)} problem(s)" if problems
+          else "OK: gold set is consistent with the corpus")
     return 1 if problems else 0
 
 
