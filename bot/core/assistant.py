@@ -79,6 +79,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._records: tuple[object, dict[str, dict]] | None = None
         self._roles: tuple[dict, dict[str, list[str]]] | None = None
+        self._countries: tuple[dict, list[str]] | None = None
         self._retriever: Retriever | None = None
         self._ready_at: object = UNREAD  # no generation checked yet (None is a generation)
 
@@ -133,9 +134,12 @@ class Assistant:
     @reconnects
     def countries(self, generation: object = UNREAD) -> list[str]:
         """Every country the index's documents are about, by canonical name, sorted."""
-        names = {canonical_country(c) for meta in self.records(generation).values()
-                 for c in json.loads(meta.get("countries") or "[]")}
-        return sorted(names)
+        records = self.records(generation)  # read once per index version, not per question
+        if self._countries is None or self._countries[0] is not records:
+            names = {canonical_country(c) for meta in records.values()
+                     for c in json.loads(meta.get("countries") or "[]")}
+            self._countries = (records, sorted(names))
+        return self._countries[1]
 
     @reconnects
     def stats(self) -> dict:
