@@ -278,8 +278,8 @@ def _write_group(group: list[Prepared], chunks: list[tuple[Prepared, Chunk]], ve
     for p in group:
         report.chunks_embedded += len(p.chunks)
         setattr(report, p.status, getattr(report, p.status) + 1)
-        if p.status == "new":
-            report.added.append(p.doc)
+        if p.status == "new":  # alerts need the metadata, not the text: a bulk ingest holds many
+            report.added.append(replace(p.doc, text=""))
     if bar is not None:
         bar.update(len(chunks))
 
