@@ -36,12 +36,19 @@ def main() -> int:
     listed = {entry["id"]: entry for entry in page_list()}
     if args.imported:
         by_url = {entry["url"]: entry for entry in listed.values()}
-        for line in args.imported.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            entry = by_url.get(record.get("url"))
-            if entry and record.get("text", "").strip():
-                _write(folder, {**_dated(record), "id": entry["id"],
-                                "query": entry.get("query", "")})
+        lines = args.imported.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                print(f"{args.imported}:{number}: not a JSON record ({exc})", file=sys.stderr)
+                return 1
+            entry = by_url.get(record.get("url")) if isinstance(record, dict) else None
+            if not entry or not str(record.get("text", "")).strip():
+                print(f"{args.imported}:{number}: skipped (no listed url, or no text)",
+                      file=sys.stderr)
+                continue
+            _write(folder, {**_dated(record), "id": entry["id"], "query": entry.get("query", "")})
     missing = [i for i in listed if not (folder / f"{i}.json").exists()]
     if args.check or not missing:
         print(f"{len(listed) - len(missing)} of {len(listed)} listed pages cached in {folder}")
