@@ -97,7 +97,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(settings, tmp_path, capsys
     assert "not UTF-8" in problems[str(folder / "latin1.txt")]
     assert "broken front matter" in problems[str(folder / "broken.md")]
     assert "not a date" in problems[str(folder / "baddate.md")]
-    titles = {m["title"] for m in Store(settings).doc_records().values()}
+    titles = {m.title for m in Store(settings).doc_records().values()}
     assert "A Title Line" in titles
 
 
