@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from bot.core.dates import PartialDate, parse_partial_date
@@ -56,13 +57,13 @@ VENDOR_ALIASES: dict[str, tuple[str, ...]] = {  # named in bans and restrictions
 VENDOR_NAMES = tuple(VENDOR_ALIASES)
 
 
+_PUNCTUATION = str.maketrans({".": None, ",": " ", "(": " ", ")": " ", "’": "'"})
+
+
 def _name_key(name: str) -> str:
     """How names are compared: lower case, dots, commas and brackets dropped, "the" dropped."""
-    key = name.replace("’", "'").lower()
-    for char in ".,()":
-        key = key.replace(char, "" if char == "." else " ")
-    key = " ".join(key.split()).removesuffix("'s")
-    return key.removeprefix("the ")
+    key = " ".join(name.translate(_PUNCTUATION).lower().split())
+    return key.removesuffix("'s").removeprefix("the ")
 
 
 def _by_alias(table: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
@@ -107,6 +108,7 @@ def canonical_vendor(name: str) -> str:
 # ---- flag keys
 INT_FLAGS = {"flags": "int"}  # chunk collection metadata: its flags are stored as 1, not True
 FLAG_KINDS = ("country", "vendor", "speaker")
+_FLAG_PREFIXES = tuple(f"{kind}:" for kind in FLAG_KINDS)
 
 
 def _flag(kind: str, value: str) -> str:
@@ -126,11 +128,6 @@ def vendor_flag(name: str) -> str:
 def speaker_flag(name: str) -> str:
     """The flag key of chunks holding words of a speaker (case and spacing ignored)."""
     return _flag("speaker", name)
-
-
-def is_flag(key: str, value: object) -> bool:
-    """A stored flag that is set (True in older collections, 1 in newer ones)."""
-    return value == 1 and key.partition(":")[0] in FLAG_KINDS
 
 
 def indexable(where: Any, int_flags: bool) -> Any:
@@ -261,39 +258,56 @@ def encode_record(record: DocumentRecord) -> dict[str, Any]:
     return _encode(record, False)
 
 
-def _decoded(raw: Mapping[str, Any], name: str, default: Any) -> Any:
-    text = raw.get(name)
-    return json.loads(text) if text else default
+# A document's lists repeat in each of its chunks, and the same chunks come back question after
+# question: decoded once (into immutable values, as they are shared).
+@lru_cache(maxsize=8192)
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(map(str, json.loads(text))) if text and text != "[]" else ()
+
+
+@lru_cache(maxsize=8192)
+def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    spans = json.loads(text) if text and text != "[]" else ()
+    return tuple((int(s), int(e), str(who)) for s, e, who in spans)
+
+
+@lru_cache(maxsize=4096)
+def _roles(text: str) -> Mapping[str, tuple[str, ...]]:
+    roles = json.loads(text) if text and text != "{}" else {}
+    return MappingProxyType({name: tuple(found) for name, found in roles.items()})
+
+
+@lru_cache(maxsize=8192)
+def _date(text: str) -> PartialDate | None:
+    try:
+        return parse_partial_date(text)
+    except ValueError:  # not written by this schema: undated rather than unreadable
+        return None
 
 
 def _document_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The DocumentMeta fields of stored metadata (tolerant of fields older layouts lack)."""
-    try:
-        published = parse_partial_date(raw.get("published"))
-    except ValueError:
-        published = None
+    timeline = raw.get("timeline")
     return {
         "doc_id": str(raw.get("doc_id", "")), "doc_hash": str(raw.get("doc_hash", "")),
         "title": str(raw.get("title", "")), "url": str(raw.get("url", "")),
-        "outlet": str(raw.get("outlet", "")), "published": published,
+        "outlet": str(raw.get("outlet", "")), "published": _date(str(raw.get("published") or "")),
         "kind": str(raw.get("kind") or "article"), "source": str(raw.get("source", "")),
         "language": str(raw.get("language") or "en"), "author": str(raw.get("author", "")),
-        "countries": tuple(_decoded(raw, "countries", ())),
-        "vendors": tuple(_decoded(raw, "vendors", ())),
-        "speakers": tuple(_decoded(raw, "speakers", ())),
-        "speaker_roles": {name: tuple(roles) for name, roles
-                          in _decoded(raw, "speaker_roles", {}).items()},
-        "timeline": _decoded(raw, "timeline", None),
+        "countries": _names(raw.get("countries") or ""),
+        "vendors": _names(raw.get("vendors") or ""),
+        "speakers": _names(raw.get("speakers") or ""),
+        "speaker_roles": _roles(raw.get("speaker_roles") or ""),
+        "timeline": json.loads(timeline) if timeline else None,
     }
 
 
 def decode_chunk(raw: Mapping[str, Any]) -> ChunkMeta:
     """A chunk's stored metadata, typed."""
-    spans = _decoded(raw, "attributions", ())
     return ChunkMeta(**_document_fields(raw), position=int(raw.get("position") or 0),
                      start=int(raw.get("start") or 0), end=int(raw.get("end") or 0),
                      page=int(raw.get("page") or 0),
-                     attributions=tuple((int(s), int(e), str(who)) for s, e, who in spans))
+                     attributions=_spans(raw.get("attributions") or ""))
 
 
 def decode_record(raw: Mapping[str, Any]) -> DocumentRecord:
@@ -316,4 +330,5 @@ def indexed_fields(raw: Mapping[str, Any]) -> IndexedFields:
     ts = raw.get("published_ts")
     return IndexedFields(str(raw.get("title", "")), str(raw.get("kind") or ""),
                          float(ts) if isinstance(ts, int | float) else float("nan"),
-                         [key for key, value in raw.items() if ":" in key and is_flag(key, value)])
+                         [key for key, value in raw.items()
+                          if value == 1 and key.startswith(_FLAG_PREFIXES)])
