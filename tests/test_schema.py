@@ -158,3 +158,17 @@ def test_an_answer_filtered_by_a_vendor_alias_cites_that_vendor(assistant):
         assert answer.found and answer.citations, vendor
         cited = assistant.store.get(ids=[c.chunk_id for c in answer.citations])
         assert all("ZTE" in p.meta.vendors for p in cited)
+
+
+def test_an_index_of_the_previous_layout_is_rewritten_whole_by_the_next_ingest(
+        settings, tmp_path, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "r.md").write_text(DOC, encoding="utf-8")
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "CHUNKER_VERSION", "4")  # before the schema
+        assert ingest([tmp_path / "docs"], settings, progress=False).new == 1
+    report = ingest([tmp_path / "docs"], settings, progress=False)
+    assert (report.changed, report.unchanged) == (1, 0)
+    assert ingest([tmp_path / "docs"], settings, progress=False).unchanged == 1
