@@ -142,6 +142,14 @@ def indexable(where: Any, int_flags: bool) -> Any:
     return where
 
 
+def flag_keys(country: str | None = None, vendor: str | None = None,
+              speaker: str | None = None) -> list[str]:
+    """The flag keys a chunk must carry to be about all of these (any of their names)."""
+    keys = [country_flag(country) if country else None, vendor_flag(vendor) if vendor else None,
+            speaker_flag(speaker) if speaker else None]
+    return [k for k in keys if k]
+
+
 def where_clause(country: str | None = None, vendor: str | None = None,
                  speaker: str | None = None, kind: str | None = None,
                  low: int | None = None, high: int | None = None) -> dict | None:
@@ -157,14 +165,6 @@ def where_clause(country: str | None = None, vendor: str | None = None,
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def flag_keys(country: str | None = None, vendor: str | None = None,
-              speaker: str | None = None) -> list[str]:
-    """The flag keys a chunk must carry to be about all of these (any of their names)."""
-    keys = [country_flag(country) if country else None, vendor_flag(vendor) if vendor else None,
-            speaker_flag(speaker) if speaker else None]
-    return [k for k in keys if k]
 
 
 # ---- the fields
