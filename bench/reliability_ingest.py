@@ -49,7 +49,7 @@ def _index(data_dir: Path) -> dict:
     store = Store(Settings(_env_file=None, data_dir=data_dir, corpus_dir=CORPUS))
     records = store.doc_records()
     return {"documents": len(records), "chunks": store.count(),
-            "hashes": {doc: meta.get("doc_hash") for doc, meta in records.items()}}
+            "hashes": {doc: record.doc_hash for doc, record in records.items()}}
 
 
 def crash_and_rerun(work: Path, kills: int, seed: int = 7) -> dict:

@@ -20,10 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.config import Settings
+from bot.core.dates import parse_partial_date
 from bot.core.embeddings import get_ingest_embedder
-from bot.core.metadata_filter import indexable
+from bot.core.schema import (
+    INT_FLAGS,
+    ChunkMeta,
+    DocumentMeta,
+    DocumentRecord,
+    encode_chunk,
+    encode_record,
+)
 from bot.core.sentences import split_sentences
-from bot.core.store import INT_FLAGS, Store, flag
+from bot.core.store import Store
 from ingest.documents import load_text_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,24 +154,25 @@ def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.n
 
 
 def write_synthetic(store: Store, texts: list[str], vectors: np.ndarray, ids: list[str]) -> None:
-    """Write chunks and document records with the metadata ingest writes."""
+    """Write chunks and document records with the metadata ingest writes (the schema's)."""
     rng = random.Random(5)
     store.record_dimension(int(vectors.shape[1]))
-    docs: dict[str, dict] = {}
+    docs: dict[str, DocumentMeta] = {}
     metas = []
     for chunk_id, text in zip(ids, texts, strict=True):
         doc_id = chunk_id.split("-")[0]
         if doc_id not in docs:
             docs[doc_id] = doc_meta(rng, doc_id)
         start = int(chunk_id.split("-")[1]) * 2000
-        meta = dict(docs[doc_id], position=start // 2000, start=start, end=start + len(text),
-                    page=0, attributions="[]")
-        metas.append(indexable(meta, store.int_flags))
+        meta = ChunkMeta(**vars(docs[doc_id]), position=start // 2000, start=start,
+                         end=start + len(text))
+        metas.append(encode_chunk(meta, store.int_flags))
     step = min(store.client.get_max_batch_size(), 5000)
     for at in range(0, len(ids), step):
         store.chunks.add(ids=ids[at : at + step], documents=texts[at : at + step],
                          metadatas=metas[at : at + step], embeddings=vectors[at : at + step])
-    records = [dict(m, n_chunks=CHUNKS_PER_DOC) for m in docs.values()]
+    records = [encode_record(DocumentRecord(**vars(m), n_chunks=CHUNKS_PER_DOC))
+               for m in docs.values()]
     for at in range(0, len(records), step):
         part = records[at : at + step]
         store.docs.upsert(ids=[m["doc_id"] for m in part], metadatas=part,
@@ -171,21 +180,14 @@ def write_synthetic(store: Store, texts: list[str], vectors: np.ndarray, ids: li
     store.mark_updated()
 
 
-def doc_meta(rng: random.Random, doc_id: str) -> dict:
-    """Document metadata shaped like ingest.pipeline.document_meta's."""
+def doc_meta(rng: random.Random, doc_id: str) -> DocumentMeta:
+    """Document metadata as ingest.pipeline.document_meta gives it."""
     fields = doc_fields(rng, int(doc_id[3:]))
-    published = date.fromisoformat(fields["published"])
-    meta = {"doc_id": doc_id, "doc_hash": doc_id, "title": fields["title"], "url": fields["url"],
-            "outlet": fields["outlet"], "published": fields["published"],
-            "published_ts": int(published.strftime("%Y%m%d")), "kind": fields["kind"],
-            "source": fields["url"], "language": "en", "author": "",
-            "countries": json.dumps(fields["countries"]), "vendors": json.dumps(fields["vendors"]),
-            "speakers": "[]"}
-    for country in fields["countries"]:
-        meta[flag("country", country)] = True
-    for vendor in fields["vendors"]:
-        meta[flag("vendor", vendor)] = True
-    return meta
+    return DocumentMeta(
+        doc_id=doc_id, doc_hash=doc_id, title=fields["title"], url=fields["url"],
+        outlet=fields["outlet"], published=parse_partial_date(fields["published"]),
+        kind=fields["kind"], source=fields["url"], countries=tuple(fields["countries"]),
+        vendors=tuple(fields["vendors"]))
 
 
 def link_export(settings: Settings) -> None:

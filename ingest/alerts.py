@@ -27,7 +27,7 @@ import httpx
 
 from bot.core.config import Settings
 from bot.core.errors import BotError, InputError
-from bot.core.text import canonical_country
+from bot.core.schema import canonical_country, canonical_vendor, country_flag, vendor_flag
 from bot.core.types import Document
 from ingest.addresses import AddressError, allowed_addresses
 from ingest.fetch import USER_AGENT, GuardedBackend, GuardedTransport
@@ -95,7 +95,7 @@ class Subscriptions:
         check_webhook(webhook, self.settings)
         sub = Subscription(f"s{secrets.token_hex(4)}", webhook,
                            canonical_country(country) if country else "",
-                           " ".join(vendor.split()), time.time())
+                           canonical_vendor(vendor) if vendor else "", time.time())
         with self._locked():
             self._save([*self.all(), sub])
         return sub
@@ -127,10 +127,9 @@ class Subscriptions:
 
 def matches(sub: Subscription, doc: Document) -> bool:
     """Whether a document is about the subscription's country and vendor (no filter: any)."""
-    if sub.country and sub.country not in {canonical_country(c) for c in doc.countries}:
+    if sub.country and country_flag(sub.country) not in {country_flag(c) for c in doc.countries}:
         return False
-    key = sub.vendor.casefold()
-    return not key or key in {" ".join(v.split()).casefold() for v in doc.vendors}
+    return not sub.vendor or vendor_flag(sub.vendor) in {vendor_flag(v) for v in doc.vendors}
 
 
 def document_dict(doc: Document) -> dict:
@@ -138,7 +137,7 @@ def document_dict(doc: Document) -> dict:
     return {"title": doc.title, "url": doc.url, "outlet": doc.outlet,
             "published": doc.published.isoformat() if doc.published else "",
             "countries": [canonical_country(c) for c in doc.countries],
-            "vendors": list(doc.vendors)}
+            "vendors": [canonical_vendor(v) for v in doc.vendors]}
 
 
 def _escape(text: str) -> str:

@@ -17,9 +17,8 @@ from bot.core.attribution import AttributionResult, attribute, attribute_many
 from bot.core.config import Settings
 from bot.core.embeddings import get_ingest_embedder, model_id
 from bot.core.errors import BotError, IngestError
-from bot.core.quotes import speaker_key
-from bot.core.store import Store, flag
-from bot.core.text import canonical_country
+from bot.core.schema import ChunkMeta, DocumentMeta, DocumentRecord
+from bot.core.store import Store
 from bot.core.types import Chunk, Document
 from ingest import sources
 from ingest.alerts import send_alerts
@@ -33,7 +32,9 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 log = logging.getLogger(__name__)
-CHUNKER_VERSION = "4"  # 2: attribution from the text; 3: unwrapped text; 4: canonical countries
+# 2: attribution from the text; 3: unwrapped text; 4: canonical countries; 5: the metadata schema
+# (canonical country and vendor names and aliases in lists and flags, typed timeline entries)
+CHUNKER_VERSION = "5"
 ATTRIBUTION_GROUP = 64  # documents whose sentences are parsed together
 EMBED_GROUP = 256  # chunks embedded together (across documents) before they are written
 
@@ -43,9 +44,9 @@ class Prepared:
     """A document ready to be written: its chunks and their metadata."""
 
     doc: Document
-    meta: dict
+    meta: DocumentRecord
     chunks: list[Chunk]
-    metas: list[dict]
+    metas: list[ChunkMeta]
     status: str  # "new" or "changed"
 
 
@@ -58,23 +59,16 @@ def doc_hash(doc: Document, settings: Settings) -> str:
 
 
 def document_meta(doc: Document, digest: str, speakers: Sequence[str],
-                  roles: dict[str, list[str]] | None = None) -> dict:
+                  roles: dict[str, list[str]] | None = None) -> DocumentMeta:
     """The metadata shared by a document's record and all of its chunks."""
-    meta: dict = {
-        "doc_id": doc.doc_id, "doc_hash": digest, "title": doc.title, "url": doc.url,
-        "outlet": doc.outlet, "published": doc.published.isoformat() if doc.published else "",
-        "published_ts": doc.published.key if doc.published else 0,
-        "kind": doc.kind, "source": doc.source, "language": doc.language, "author": doc.author,
-        "countries": json.dumps(list(doc.countries)), "vendors": json.dumps(list(doc.vendors)),
-        "speakers": json.dumps(list(speakers)),
-        "speaker_roles": json.dumps(roles or {}, sort_keys=True),
-    }
-    meta.update((key, value) for key, value in doc.extra if key not in meta)
-    for country in doc.countries:
-        meta[flag("country", canonical_country(country))] = True
-    for vendor in doc.vendors:
-        meta[flag("vendor", vendor)] = True
-    return meta
+    return DocumentMeta(
+        doc_id=doc.doc_id, doc_hash=digest, title=doc.title, url=doc.url, outlet=doc.outlet,
+        published=doc.published, kind=doc.kind, source=doc.source, language=doc.language,
+        author=doc.author, countries=doc.countries, vendors=doc.vendors,
+        speakers=tuple(speakers),
+        speaker_roles={name: tuple(found) for name, found in (roles or {}).items()},
+        timeline=doc.timeline,
+    )
 
 
 def prepare(doc: Document, settings: Settings, digest: str, status: str,
@@ -83,18 +77,13 @@ def prepare(doc: Document, settings: Settings, digest: str, status: str,
     found = found or attribute(doc.text, doc.speakers)
     attributions = found.spans
     speakers = list(dict.fromkeys([*doc.speakers, *found.speakers]))
-    meta = document_meta(doc, digest, speakers, found.roles)
+    shared = vars(document_meta(doc, digest, speakers, found.roles))
     chunks = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_words, attributions)
-    metas = []
-    for chunk in chunks:
-        chunk_meta = dict(meta, position=chunk.position, start=chunk.start, end=chunk.end,
-                          page=page_of(doc, chunk.start))
-        spans = [[a.start, a.end, a.speaker] for a in chunk.attributions]
-        chunk_meta["attributions"] = json.dumps(spans)
-        for speaker in {a.speaker for a in chunk.attributions}:
-            chunk_meta[flag("speaker", speaker_key(speaker))] = True
-        metas.append(chunk_meta)
-    record = dict(meta, n_chunks=len(chunks), ingested_at=time.time())
+    metas = [ChunkMeta(**shared, position=chunk.position, start=chunk.start, end=chunk.end,
+                       page=page_of(doc, chunk.start),
+                       attributions=tuple((a.start, a.end, a.speaker) for a in chunk.attributions))
+             for chunk in chunks]
+    record = DocumentRecord(**shared, n_chunks=len(chunks), ingested_at=time.time())
     return Prepared(doc, record, chunks, metas, status)
 
 
@@ -208,14 +197,14 @@ def _clashes(docs: dict[str, Document], doc: Document) -> bool:
     return doc.doc_id in docs and docs[doc.doc_id].source != doc.source
 
 
-def plan(docs: list[Document], records: dict[str, dict], settings: Settings,
+def plan(docs: list[Document], records: dict[str, DocumentRecord], settings: Settings,
          report: IngestReport) -> list[Prepared]:
     """Documents whose hash differs from the index's record, prepared for writing."""
     pending = []
     for doc in docs:
         digest = doc_hash(doc, settings)
         old = records.get(doc.doc_id)
-        if old and old.get("doc_hash") == digest:
+        if old and old.doc_hash == digest:
             report.unchanged += 1
             continue
         # the hash is of the text as read; a hard-wrapped text is stored unwrapped (same length)
@@ -289,19 +278,19 @@ def embed_text(doc: Document, chunk: Chunk) -> str:
     return f"{doc.title}\n{chunk.text}"
 
 
-def remove_stale(store: Store, records: dict[str, dict], loaded: set[str], seen: set[str],
-                 report: IngestReport) -> None:
+def remove_stale(store: Store, records: dict[str, DocumentRecord], loaded: set[str],
+                 seen: set[str], report: IngestReport) -> None:
     """Remove documents a source gave before but no longer gives (an edited timeline entry)."""
-    for doc_id, meta in records.items():
-        if doc_id not in seen and meta.get("source") in loaded:
+    for doc_id, record in records.items():
+        if doc_id not in seen and record.source in loaded:
             store.delete_document(doc_id)
             report.removed += 1
 
 
 def prune_missing(store: Store, roots: list[str], seen: set[str], report: IngestReport) -> None:
     """Remove documents whose source file lay under an ingested folder and is gone."""
-    for doc_id, meta in store.doc_records().items():
-        source = str(meta.get("source", ""))
+    for doc_id, record in store.doc_records().items():
+        source = record.source
         under = any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
         if doc_id not in seen and under and not Path(source).exists():
             store.delete_document(doc_id)

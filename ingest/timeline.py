@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from bot.core.errors import IngestError
@@ -34,7 +33,7 @@ def entry_text(entry: TimelineEntry) -> str:
 
 
 def entry_document(entry: TimelineEntry, source: str) -> Document:
-    """A timeline entry as a Document of kind "timeline"; the entry itself rides along as JSON."""
+    """A timeline entry as a Document of kind "timeline"; the entry itself rides along."""
     # Keyed on the entry's content, not its URL: several entries (and articles) share a source URL.
     key = f"timeline|{entry.date}|{entry.country}|{entry.body}|{entry.measure}"
     stored = entry.model_dump(mode="json", exclude={"doc_id"})
@@ -42,7 +41,7 @@ def entry_document(entry: TimelineEntry, source: str) -> Document:
         doc_id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16], text=entry_text(entry),
         title=entry_title(entry), source=source, url=entry.source_url, outlet=entry.source,
         published=entry.date, kind=KIND, countries=(entry.country,),
-        vendors=tuple(entry.vendors), extra=(("timeline", json.dumps(stored, sort_keys=True)),),
+        vendors=tuple(entry.vendors), timeline=stored,
     )
 
 

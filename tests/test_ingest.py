@@ -75,7 +75,7 @@ def test_prune_removes_a_deleted_document(settings, tmp_path):
     pruned = ingest([folder], settings, prune=True, progress=False)
     assert pruned.removed == 1
     records = Store(settings).doc_records()
-    assert [m["url"] for m in records.values()] == ["https://example.org/one"]
+    assert [m.url for m in records.values()] == ["https://example.org/one"]
 
 
 def test_bad_files_are_reported_and_the_rest_ingested(settings, tmp_path, capsys):
@@ -97,7 +97,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(settings, tmp_path, capsys
     assert "not UTF-8" in problems[str(folder / "latin1.txt")]
     assert "broken front matter" in problems[str(folder / "broken.md")]
     assert "not a date" in problems[str(folder / "baddate.md")]
-    titles = {m["title"] for m in Store(settings).doc_records().values()}
+    titles = {m.title for m in Store(settings).doc_records().values()}
     assert "A Title Line" in titles
 
 
@@ -148,11 +148,11 @@ def test_a_write_that_fails_stops_ingest_after_the_groups_already_written(
     real_write = Store.write_documents
     written: list[str] = []
 
-    def failing_third(self, doc_metas, *args):
+    def failing_third(self, records, *args):
         if len(written) == 2:
             raise RuntimeError("disk full")
-        real_write(self, doc_metas, *args)
-        written.extend(m["doc_id"] for m in doc_metas)
+        real_write(self, records, *args)
+        written.extend(r.doc_id for r in records)
 
     monkeypatch.setattr(Store, "write_documents", failing_third)
     generation = Store(settings).generation()

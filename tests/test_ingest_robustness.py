@@ -44,7 +44,7 @@ def test_a_moved_folder_keeps_its_document_ids(settings, tmp_path):
     report = ingest([Path(moved)], settings, progress=False)
     assert (report.new, report.changed) == (0, 1)  # the same document, at its new source path
     records = Store(settings).doc_records()
-    assert set(records) == ids and records.popitem()[1]["source"] == str(Path(moved) / "huawei.md")
+    assert set(records) == ids and records.popitem()[1].source == str(Path(moved) / "huawei.md")
 
 
 def test_a_file_and_its_folder_give_the_same_document(settings, tmp_path):
@@ -61,12 +61,12 @@ def test_reingest_of_the_shipped_corpus_writes_nothing_and_ids_still_come_from_u
     report = ingest([CORPUS], settings, progress=False)
     assert not report.wrote and not report.failed and report.unchanged > 0
     records = Store(settings).doc_records().values()
-    with_url = [m for m in records if m["kind"] != "timeline" and m["url"]]
-    assert with_url and all(m["doc_id"] == sha1(m["url"]) for m in with_url)
+    with_url = [m for m in records if m.kind != "timeline" and m.url]
+    assert with_url and all(m.doc_id == sha1(m.url) for m in with_url)
     # Without a url: the id `vendorban ingest` (corpus_dir "corpus") always gave it.
-    without = [m for m in records if m["kind"] != "timeline" and not m["url"]]
+    without = [m for m in records if m.kind != "timeline" and not m.url]
     assert without and all(
-        m["doc_id"] == sha1(f"corpus/{Path(m['source']).name}") for m in without)
+        m.doc_id == sha1(f"corpus/{Path(m.source).name}") for m in without)
 
 
 def sha1(key: str) -> str:

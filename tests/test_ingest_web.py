@@ -10,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.core.citations import render_text
 from bot.core.errors import IngestError
+from bot.core.schema import DocumentRecord
 from bot.core.store import Store
 from ingest import addresses
 from ingest import fetch as fetching
@@ -89,8 +90,8 @@ def web_settings(tmp_path):
                          fetch_timeout=5.0, chunk_words=40, chunk_overlap_words=5)
 
 
-def records_by_url(settings) -> dict[str, dict]:
-    return {m["url"]: m for m in Store(settings).doc_records().values()}
+def records_by_url(settings) -> dict[str, DocumentRecord]:
+    return {m.url: m for m in Store(settings).doc_records().values()}
 
 
 def test_html_by_url_keeps_the_main_text_and_page_metadata(site, web_settings):
@@ -98,10 +99,10 @@ def test_html_by_url_keeps_the_main_text_and_page_metadata(site, web_settings):
     report = ingest([url], web_settings, progress=False)
     assert (report.new, report.failed) == (1, [])
     meta = records_by_url(web_settings)[url]
-    assert meta["title"] == "Ruritania bans Huawei from 5G core"
-    assert (meta["outlet"], meta["author"], meta["published"]) == (
+    assert meta.title == "Ruritania bans Huawei from 5G core"
+    assert (meta.outlet, meta.author, meta.published_text) == (
         "The Daily Planet", "Lois Lane", "2021-03-04")
-    assert meta["source"] == url
+    assert meta.source == url
     text = " ".join(p.text for p in Store(web_settings).get())
     assert "exclude Huawei from the core" in text and "Rudolf Rassendyll" in text
     assert not [b for b in BOILERPLATE if b in text]
@@ -111,9 +112,9 @@ def test_feed_entries_are_ingested_with_the_entry_as_fallback_metadata(site, web
     report = ingest([], web_settings, progress=False, feeds=[site.url("/feed.xml")])
     assert (report.new, report.failed) == (2, [])
     meta = records_by_url(web_settings)[site.url("/news/1.html")]
-    assert meta["title"] == "Freedonia bars ZTE"  # the page has no title: the entry's
-    assert meta["published"] == "2022-01-05" and meta["author"] == "desk@wire.example (Wire Desk)"
-    assert meta["outlet"] == "Wire Feed"
+    assert meta.title == "Freedonia bars ZTE"  # the page has no title: the entry's
+    assert meta.published_text == "2022-01-05" and meta.author == "desk@wire.example (Wire Desk)"
+    assert meta.outlet == "Wire Feed"
 
 
 def test_second_run_of_urls_and_feed_writes_nothing(site, web_settings):
@@ -135,7 +136,7 @@ def test_a_changed_feed_entry_is_updated(site, web_settings):
     site.serve("/news/1.html", BARE.format(text="Freedonia lifted its ban on ZTE in March."))
     report = ingest([], web_settings, progress=False, feeds=[feed])
     assert (report.changed, report.unchanged, report.new) == (1, 1, 0)
-    texts = [p.text for p in Store(web_settings).get() if p.meta["url"].endswith("/news/1.html")]
+    texts = [p.text for p in Store(web_settings).get() if p.meta.url.endswith("/news/1.html")]
     assert texts and all("barred ZTE" not in t for t in texts)
     assert any("lifted its ban" in t for t in texts)
 
@@ -194,7 +195,7 @@ def test_redirects_are_followed_and_the_document_keeps_the_url_asked_for(site, w
     report = ingest([site.url("/hop")], web_settings, progress=False)
     assert report.new == 1
     meta = records_by_url(web_settings)[site.url("/hop")]
-    assert meta["source"] == site.url("/hop") and meta["title"].startswith("Ruritania")
+    assert meta.source == site.url("/hop") and meta.title.startswith("Ruritania")
 
 
 # Four ten-word sentences a page, so that with 40-word chunks every chunk is one page.
@@ -222,7 +223,7 @@ def test_pdf_citation_shows_the_page_number(site, web_settings):
                                              created="D:20230115090000Z"), "application/pdf")
     assert ingest([url], web_settings, progress=False).new == 1
     meta = records_by_url(web_settings)[url]
-    assert (meta["title"], meta["published"]) == ("Ruritania telecom security report", "2023-01-15")
+    assert (meta.title, meta.published_text) == ("Ruritania telecom security report", "2023-01-15")
     answer = Assistant(web_settings).ask("By when must operators remove Huawei equipment?")
     cited = [c for c in answer.citations if "removal of Huawei" in c.passage]
     assert answer.found and cited and cited[0].page == 3
@@ -285,12 +286,12 @@ def test_html_and_pdf_files_are_read_from_a_folder(web_settings, tmp_path):
     (folder / "report.pdf").write_bytes(make_pdf(PAGES, title="Security report"))
     report = ingest([folder], web_settings, progress=False)
     assert (report.new, report.failed) == (2, [])
-    by_title = {m["title"]: m for m in Store(web_settings).doc_records().values()}
+    by_title = {m.title: m for m in Store(web_settings).doc_records().values()}
     page = by_title["Our own title"]  # front matter wins, the page fills the rest
-    assert (page["outlet"], page["author"], page["countries"]) == (
-        "The Daily Planet", "Lois Lane", '["Ruritania"]')
-    pdf_pages = {p.meta["page"] for p in Store(web_settings).get()
-                 if p.meta["title"] == "Security report"}
+    assert (page.outlet, page.author, page.countries) == (
+        "The Daily Planet", "Lois Lane", ("Ruritania",))
+    pdf_pages = {p.meta.page for p in Store(web_settings).get()
+                 if p.meta.title == "Security report"}
     assert pdf_pages == {1, 2, 3}
 
 
@@ -306,7 +307,7 @@ def test_watch_updates_an_entry_that_changed_in_the_feed(site, web_settings):
     assert (report.changed, report.new, report.unchanged) == (1, 0, 0)
     assert site.hits["/news/1.html"] == 2 and site.hits["/news/2.html"] == 1
     meta = records_by_url(web_settings)[site.url("/news/1.html")]
-    assert (meta["title"], meta["published"]) == ("Freedonia lifts ZTE ban", "2022-03-01")
+    assert (meta.title, meta.published_text) == ("Freedonia lifts ZTE ban", "2022-03-01")
 
 
 def test_a_url_and_a_file_claiming_the_same_url_clash_and_the_file_is_kept(

@@ -125,6 +125,8 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
     assert second.search(question, 5) == first.search(question, 5) != []
     flt = Filters(country="Freedonia", since=date(2024, 1, 1))
     assert second.matching_ids(flt) == first.matching_ids(flt) != []
+    flt = Filters(kind="article", vendor="huawei technologies")  # kinds and flags from the file
+    assert second.matching_ids(flt) == first.matching_ids(flt) != []
 
     (folder / "b.md").write_text(NOTE, encoding="utf-8")  # a new generation: read afresh
     ingest([folder], settings, progress=False)
@@ -133,6 +135,27 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
     assert len(third.ids) == 2
     assert [f.name for f in cache.glob("bm25-*.npz")] == [
         f"bm25-{store.chunks.id}-{store.version()}.npz"]  # the old generation's is gone
+
+
+def test_a_cache_of_an_older_layout_is_rebuilt(settings, tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(NOTE, encoding="utf-8")
+    ingest([folder], settings, progress=False)
+    store = Store(settings)
+    cache = tmp_path / "cache"
+    with monkeypatch.context() as patch:
+        patch.setattr(lexical_module, "CACHE_VERSION", lexical_module.CACHE_VERSION - 1)
+        LexicalIndex(cache_dir=cache).refresh(store)
+    reads = []
+    real_read = lexical_module.read_snapshot
+    monkeypatch.setattr(lexical_module, "read_snapshot",
+                        lambda *args: reads.append(1) or real_read(*args))
+    LexicalIndex(cache_dir=cache).refresh(store)
+    assert reads == [1]  # read afresh from Chroma, not from the old file
+    reads.clear()
+    LexicalIndex(cache_dir=cache).refresh(store)
+    assert reads == []  # and cached anew in the current layout
 
 
 def test_an_unreadable_cache_is_ignored_and_rebuilt(settings, tmp_path, caplog):

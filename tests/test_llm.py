@@ -15,8 +15,10 @@ from pydantic import SecretStr
 from bot.core import answer as answering
 from bot.core.assistant import Assistant
 from bot.core.citations import answer_to_dict
+from bot.core.dates import PartialDate
 from bot.core.embeddings import get_embedder
 from bot.core.llm import answer_with_llm, format_passages
+from bot.core.schema import ChunkMeta
 from bot.core.types import NOT_FOUND, Passage
 from tests.llm_stub import start_stub
 
@@ -227,7 +229,7 @@ def injected_passages(assistant, settings) -> list[Passage]:
     vector = get_embedder(settings).embed([QUESTION])[0]
     passages = assistant.passages(QUESTION, k=5, vector=vector)
     evil = Passage(chunk_id="evil#0", doc_id="evil", text=f"Japan and Huawei news. {INJECTION}",
-                   start=0, end=80, meta={"title": "Injected", "outlet": "Nowhere"}, score=0.9)
+                   start=0, end=80, meta=ChunkMeta(title="Injected", outlet="Nowhere"), score=0.9)
     return [*passages, evil]
 
 
@@ -265,7 +267,7 @@ def test_an_injected_sentence_citing_the_injection_is_removed(assistant, llm_set
 
 def test_format_passages_gives_outlet_and_date():
     p = Passage(chunk_id="c", doc_id="d", text="Body.", start=0, end=5, score=1.0,
-                meta={"outlet": 'The "Times"', "published": "2020-01-02", "title": "T"})
+                meta=ChunkMeta(outlet='The "Times"', published=PartialDate(2020, 1, 2), title="T"))
     assert format_passages([p]) == ('<passage id="1" outlet="The \'Times\'" date="2020-01-02" '
                                     'title="T">\nBody.\n</passage>')
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.filters import Filters
 from bot.core.metadata_filter import Unsupported, matches
+from bot.core.schema import encode_chunk
 from bot.core.store import Store
 
 WHERES = [
@@ -27,7 +28,7 @@ WHERES = [
 def test_python_filter_selects_the_chunks_chroma_selects(corpus_index, where):
     store = Store(corpus_index[0])
     everything = store.get()
-    by_python = {p.chunk_id for p in everything if matches(p.meta, where)}
+    by_python = {p.chunk_id for p in everything if matches(encode_chunk(p.meta), where)}
     by_chroma = {p.chunk_id for p in store.get(where=where)}
     assert by_python == by_chroma
     assert 0 < len(by_chroma) < len(everything) or where.get("outlet")

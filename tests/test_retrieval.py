@@ -7,13 +7,15 @@ from datetime import date
 
 import pytest
 
+from bot.core.dates import parse_partial_date
 from bot.core.filters import Filters
 from bot.core.retrieval import collapse_duplicates, diversify, prefer_newest
+from bot.core.schema import ChunkMeta
 from bot.core.types import Passage
 
 
 def sources(passages) -> list[str]:
-    return [str(p.meta.get("source", "")) for p in passages]
+    return [p.meta.source for p in passages]
 
 
 def test_bm25_finds_exact_numbers_and_names_the_embedding_misses(assistant):
@@ -28,15 +30,15 @@ def test_bm25_finds_exact_numbers_and_names_the_embedding_misses(assistant):
 
 def test_country_and_kind_filters_restrict_every_passage(assistant):
     hits = assistant.passages("What was decided?", Filters(country="Canada"), k=8)
-    assert hits and all("Canada" in p.meta["countries"] for p in hits)
+    assert hits and all("Canada" in p.meta.countries for p in hits)
     statements = assistant.passages("ban on Huawei", Filters(kind="statement"), k=8)
-    assert statements and all(p.meta["kind"] == "statement" for p in statements)
+    assert statements and all(p.meta.kind == "statement" for p in statements)
 
 
 @pytest.mark.parametrize("alias", ["UK", "Britain", "U.K.", "united kingdom"])
 def test_a_country_filter_takes_the_names_people_use(assistant, alias):
     hits = assistant.passages("Huawei 5G decision", Filters(country=alias), k=6)
-    assert hits and all("United Kingdom" in p.meta["countries"] for p in hits)
+    assert hits and all("United Kingdom" in p.meta.countries for p in hits)
     answer = assistant.ask("What did the government decide about Huawei?", Filters(country=alias))
     assert answer.found
 
@@ -70,8 +72,8 @@ def test_no_more_than_two_passages_per_document_lead(assistant):
 
 
 def passage(doc: str, text: str, score: float = 0.5, published: str = "2020-01-01") -> Passage:
-    meta = {"doc_id": doc, "title": doc, "outlet": f"Outlet {doc}", "published": published,
-            "url": f"https://example.org/{doc}"}
+    meta = ChunkMeta(doc_id=doc, title=doc, outlet=f"Outlet {doc}",
+                     published=parse_partial_date(published), url=f"https://example.org/{doc}")
     return Passage(f"{doc}-0", doc, text, 0, len(text), meta, score)
 
 
@@ -118,7 +120,7 @@ def test_bm25_scores_match_bm25s_on_the_corpus(assistant):
     lexical = assistant.retriever.lexical
     lexical.refresh(assistant.store)
     rows = assistant.store.get()
-    by_id = {p.chunk_id: content_terms(f"{p.meta.get('title', '')} {p.text}") for p in rows}
+    by_id = {p.chunk_id: content_terms(f"{p.title} {p.text}") for p in rows}
     ids = lexical.ids
     reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
     reference.index([by_id[i] for i in ids], show_progress=False)
@@ -163,10 +165,9 @@ def test_a_when_answer_gives_the_date_of_the_decision(assistant):
 
 def test_partial_dates_filter_by_their_whole_period():
     from bot.core.dates import PartialDate
-    from bot.core.filters import Filters
 
     assert Filters(since=PartialDate(2018, 4)).date_range() == (20180400, None)
     assert Filters(until=PartialDate(2018)).date_range() == (None, 20189999)
-    month_only = {"published_ts": 20180400}
+    month_only = ChunkMeta(published=PartialDate(2018, 4))
     assert Filters(since=PartialDate(2018, 4), until=PartialDate(2018, 4)).matches(month_only)
     assert not Filters(since=PartialDate(2018, 5)).matches(month_only)

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.core.errors import ModelMismatchError
+from bot.core.schema import country_flag
 from bot.core.store import Store
 from ingest.pipeline import ingest
 from tests.conftest import make_settings
@@ -29,8 +30,10 @@ def test_flags_are_stored_as_ints_and_bool_filters_still_match(settings, corpus_
     store = Store(settings)
     assert store.int_flags
     where = Filters(country="Japan").where()
-    found = store.get(where=where)
-    assert found and all(type(p.meta["country:japan"]) is int for p in found)
+    assert store.get(where=where)
+    stored = store.chunks.get(where={country_flag("Japan"): 1}, include=["metadatas"])
+    assert stored["metadatas"] and all(type(m["country:japan"]) is int
+                                       for m in stored["metadatas"])
     assert store.query([1.0] + [0.0] * 383, 3, where)
 
 
@@ -95,8 +98,10 @@ def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
         j = order[cid]
         assert after["documents"][j] == before["documents"][i]
         assert np.allclose(after["embeddings"][j], before["embeddings"][i], atol=1e-6)
-    japan = reopened.get(where=Filters(country="Japan").where())
-    assert japan and all(type(p.meta["country:japan"]) is int for p in japan)
+    assert reopened.get(where=Filters(country="Japan").where())
+    japan = reopened.chunks.get(where={country_flag("Japan"): 1}, include=["metadatas"])
+    assert japan["metadatas"] and all(type(m["country:japan"]) is int
+                                      for m in japan["metadatas"])
     names = {c.name for c in reopened.client.list_collections()}
     assert names == {settings.collection, f"{settings.collection}_docs"}
 

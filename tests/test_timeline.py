@@ -12,7 +12,6 @@ from bot.cli import main
 from bot.core.filters import Filters
 from bot.core.timeline import (
     TimelineError,
-    country_key,
     load_timeline,
     numbered_sources,
     parse_timeline,
@@ -118,15 +117,6 @@ def test_an_edited_entry_replaces_its_old_document(settings, tmp_path):
 
     measures = [e.measure for e in timeline(Store(settings))]
     assert measures == ["An executive order was signed.", other["measure"]]
-
-
-@pytest.mark.parametrize(("names", "canonical"), [
-    (["UK", "uk", "Britain", "United Kingdom", "the United Kingdom"], "united kingdom"),
-    (["US", "USA", "u.s.", "United States"], "united states"),
-    (["EU", "European Union"], "european union"),
-])
-def test_country_aliases(names, canonical):
-    assert {country_key(n) for n in names} == {canonical}
 
 
 def corpus_entries() -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.embeddings import get_embedder
+from bot.core.schema import ChunkMeta
 from bot.core.types import Passage
 from bot.core.verify import (
     MIN_COSINE,
@@ -29,7 +30,8 @@ def passage(n: int, first: str, last: str) -> Passage:
     start = SEED.index(first)
     end = SEED.index(last, start) + len(last)
     return Passage(chunk_id=f"seed#{n}", doc_id="seed", text=SEED[start:end], start=start, end=end,
-                   meta={"title": "Japanese Government To Ban Huawei, ZTE Kit – Report"}, score=0.8)
+                   meta=ChunkMeta(title="Japanese Government To Ban Huawei, ZTE Kit – Report"),
+                   score=0.8)
 
 
 PASSAGES = [

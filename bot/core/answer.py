@@ -7,7 +7,6 @@ first sentence is the direct answer. List questions get one line per country or 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,13 +14,12 @@ from dataclasses import dataclass
 from bot.core.attribution import SPEECH_WORDS
 from bot.core.citations import CitationBook
 from bot.core.quotes import extract_quotes
+from bot.core.schema import country_label
 from bot.core.sentences import split_sentences
-from bot.core.store import attributions_of
 from bot.core.text import (
     COUNTRY_TERMS,
     DEMONYMS,
     content_terms,
-    country_label,
     country_token,
     normalise_for_match,
     salient_terms,
@@ -99,9 +97,8 @@ def evidence_covers(question: str, passages: Sequence[Passage]) -> bool:
     also in a passage's publication date; month names and "mid-" are not required)."""
     present: set[str] = set()
     for p in passages:
-        present |= normalise_for_match(" ".join([p.title, p.text, str(p.meta.get("outlet", "")),
-                                                 str(p.meta.get("countries", "")),
-                                                 p.published[:4]]))
+        present |= normalise_for_match(" ".join([p.title, p.text, p.meta.outlet,
+                                                 ", ".join(p.meta.countries), p.published[:4]]))
     wanted = [part for term in salient_terms(question) for part in term.split("-")
               if part and part not in _MONTH_WORDS]
     return all(term in present for term in wanted)
@@ -167,7 +164,7 @@ def score_sentences(question: str, kind: str, passages: Sequence[Passage],
 
 def _name_coverage(salient: list[str], present: set[str], p: Passage) -> float:
     """Names of the question in the sentence; in its passage only, they count for less."""
-    around = normalise_for_match(f"{p.title} {p.text} {p.meta.get('countries', '')}")
+    around = normalise_for_match(f"{p.title} {p.text} {', '.join(p.meta.countries)}")
     return sum(1.0 if t in present else 0.5 if t in around else 0.0 for t in salient) / len(salient)
 
 
@@ -293,7 +290,7 @@ def places_in(text: str) -> set[str]:
 def names_places(passage: Passage, places: set[str]) -> bool:
     """The passage (title, text or its countries) names every one of the places."""
     return places <= normalise_for_match(
-        f"{passage.title} {passage.text} {passage.meta.get('countries', '')}")
+        f"{passage.title} {passage.text} {', '.join(passage.meta.countries)}")
 
 
 def about_places(question: str, scored: list[Scored]) -> list[Scored]:
@@ -368,9 +365,8 @@ def actor_of(s: Scored, asked_china: bool) -> str | None:
     country named before the measure's verb and not after "following", "against", "by"...,
     else the passage's own country (metadata or title) when the sentence names none."""
     meta = s.passage.meta
-    if meta.get("kind") == "timeline":
-        countries = json.loads(meta.get("countries") or "[]")
-        return country_token(countries[0]) if countries else None
+    if meta.kind == "timeline":
+        return country_token(meta.countries[0]) if meta.countries else None
     text = _QUOTED_TEXT.sub(" ", s.text)
     verb = _MEASURE.search(text)
     head = text[: verb.start()] if verb else text
@@ -384,7 +380,7 @@ def actor_of(s: Scored, asked_china: bool) -> str | None:
             return token
     if named or not verb or any(country_token(m.group()) for m in _PLACE.finditer(text)):
         return None
-    own = json.loads(meta.get("countries") or "[]")[:1] or [s.passage.title]
+    own = list(meta.countries[:1]) or [s.passage.title]
     token = country_token(own[0]) if own else None
     return None if token == "china" and not asked_china else token
 
@@ -406,7 +402,7 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
             token = actor_of(s, "china" in places)
             label = country_label(token) if token and (not region or token in region) else None
         else:
-            doc_places = normalise_for_match(str(s.passage.meta.get("countries", "")))
+            doc_places = normalise_for_match(", ".join(s.passage.meta.countries))
             if places and not set(places) & doc_places:
                 continue
             label = f"{s.passage.published or 'undated'} · {s.passage.doc_id}"
@@ -433,7 +429,7 @@ def compose_people(question: str, passages: Sequence[Passage]) -> Answer:
         if s.score <= 0 or len(lines) == MAX_LIST_LINES:
             break
         at = s.passage.start + s.start
-        who = next((name for start, end, name in attributions_of(s.passage)
+        who = next((name for start, end, name in s.passage.meta.attributions
                     if start <= at < end and " " in name), None)
         if who and who not in lines:
             lines[who] = s

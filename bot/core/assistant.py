@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import threading
@@ -24,10 +23,11 @@ from bot.core.questions import (
     question_type,
     wants_latest,
 )
-from bot.core.quotes import resolve_role, resolve_speaker, speaker_key
+from bot.core.quotes import resolve_role, resolve_speaker
 from bot.core.retrieval import Retriever, lexical_overlap
-from bot.core.store import Store, attributions_of
-from bot.core.text import canonical_country, content_terms
+from bot.core.schema import DocumentRecord, canonical_country
+from bot.core.store import Store
+from bot.core.text import content_terms
 from bot.core.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Assistant:
         self.settings = settings
         self._store = store
         self._lock = threading.Lock()
-        self._records: tuple[object, dict[str, dict]] | None = None
+        self._records: tuple[object, dict[str, DocumentRecord]] | None = None
         self._roles: tuple[dict, dict[str, list[str]]] | None = None
         self._countries: tuple[dict, list[str]] | None = None
         self._retriever: Retriever | None = None
@@ -102,7 +102,7 @@ class Assistant:
 
     # ---- index facts
     @reconnects
-    def records(self, generation: object = UNREAD) -> dict[str, dict]:
+    def records(self, generation: object = UNREAD) -> dict[str, DocumentRecord]:
         """Document records, cached until the index generation changes."""
         if generation is UNREAD:
             generation = self.store.version()
@@ -114,8 +114,8 @@ class Assistant:
     def speakers(self, generation: object = UNREAD) -> list[str]:
         """Every speaker the index attributes words to, sorted."""
         names: set[str] = set()
-        for meta in self.records(generation).values():
-            names.update(json.loads(meta.get("speakers") or "[]"))
+        for record in self.records(generation).values():
+            names.update(record.speakers)
         return sorted(names, key=str.lower)
 
     @reconnects
@@ -124,8 +124,8 @@ class Assistant:
         records = self.records(generation)
         if self._roles is None or self._roles[0] is not records:
             roles: dict[str, list[str]] = {}
-            for meta in records.values():
-                for name, found in json.loads(meta.get("speaker_roles") or "{}").items():
+            for record in records.values():
+                for name, found in record.speaker_roles.items():
                     known = roles.setdefault(name, [])
                     known.extend(r for r in found if r not in known)
             self._roles = (records, roles)
@@ -136,8 +136,7 @@ class Assistant:
         """Every country the index's documents are about, by canonical name, sorted."""
         records = self.records(generation)  # read once per index version, not per question
         if self._countries is None or self._countries[0] is not records:
-            names = {canonical_country(c) for meta in records.values()
-                     for c in json.loads(meta.get("countries") or "[]")}
+            names = {c for record in records.values() for c in record.countries}
             self._countries = (records, sorted(names))
         return self._countries[1]
 
@@ -151,11 +150,12 @@ class Assistant:
     def sources(self, search: str | None = None) -> list[dict]:
         """Documents in the index (newest first), optionally filtered by words in title/outlet."""
         terms = content_terms(search or "")
-        rows = [m for m in self.records().values()
-                if not terms or lexical_overlap(terms, f"{m.get('title')} {m.get('outlet')}") > 0]
-        rows.sort(key=lambda m: (str(m.get("published") or ""), str(m.get("title"))), reverse=True)
-        keys = ("doc_id", "title", "outlet", "published", "url", "source", "kind")
-        return [{k: m.get(k, "") for k in keys} for m in rows]
+        rows = [r for r in self.records().values()
+                if not terms or lexical_overlap(terms, f"{r.title} {r.outlet}") > 0]
+        rows.sort(key=lambda r: (r.published_text, r.title), reverse=True)
+        return [{"doc_id": r.doc_id, "title": r.title, "outlet": r.outlet,
+                 "published": r.published_text, "url": r.url, "source": r.source,
+                 "kind": r.kind} for r in rows]
 
     @reconnects
     def ensure_ready(self) -> object:
@@ -282,12 +282,11 @@ class Assistant:
     def speaker_spans(self, speaker: str, about: str | None = None,
                       filters: Filters | None = None) -> list[tuple[Passage, int, int]]:
         """The speaker's attributed sentences: (passage, start, end) in passage offsets."""
-        scoped = Filters(**{**(filters.__dict__ if filters else {}),
-                            "speaker": speaker_key(speaker)})
+        scoped = Filters(**{**(filters.__dict__ if filters else {}), "speaker": speaker})
         passages = self.store.get(where=scoped.where(), limit=SPEAKER_CHUNK_LIMIT)
         found: dict[tuple[str, int], list[tuple[Passage, int, int]]] = {}
         for p in passages:
-            for start, end, who in attributions_of(p):
+            for start, end, who in p.meta.attributions:
                 if who == speaker and p.start <= start and end <= p.end:
                     found.setdefault((p.doc_id, start), []).append((p, start, end))
         per_chunk: dict[str, int] = {}

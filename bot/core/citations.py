@@ -15,13 +15,11 @@ class CitationBook:
         """The number of a passage, adding it when new."""
         if passage.chunk_id not in self._by_chunk:
             meta = passage.meta
-            page = int(meta.get("page") or 0) or None
             self._by_chunk[passage.chunk_id] = Citation(
                 number=len(self._by_chunk) + 1, doc_id=passage.doc_id, chunk_id=passage.chunk_id,
-                title=str(meta.get("title", "")), outlet=str(meta.get("outlet", "")),
-                published=str(meta.get("published", "")), url=str(meta.get("url", "")),
-                source=str(meta.get("source", "")), passage=passage.text, start=passage.start,
-                end=passage.end, page=page, also_in=list(passage.also_in),
+                title=meta.title, outlet=meta.outlet, published=meta.published_text, url=meta.url,
+                source=meta.source, passage=passage.text, start=passage.start, end=passage.end,
+                page=meta.page or None, also_in=list(passage.also_in),
             )
         return self._by_chunk[passage.chunk_id].number
 

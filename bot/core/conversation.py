@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bot.core.questions import parse_speaker_question
+from bot.core.schema import VENDOR_NAMES
 from bot.core.text import (
     GENERIC_NAMES,
     PHRASES,
@@ -16,9 +17,6 @@ from bot.core.text import (
     country_token,
 )
 
-# Vendors named in bans; matched case-insensitively, longest first ("China Mobile" before "China").
-VENDORS = ("China Mobile", "China Telecom", "China Unicom", "Huawei", "ZTE", "Hikvision", "Dahua",
-           "Hytera", "Kaspersky", "Nokia", "Ericsson", "Samsung", "TikTok")
 # Words that ask about an aspect of a subject rather than name one ("how much will it cost?").
 ASPECTS = frozenset(content_terms(
     "cost costs costing price pay paid money amount deadline date time when happen happened "
@@ -111,7 +109,7 @@ def find_places(text: str) -> tuple[str, ...]:
 
 def find_vendors(text: str) -> tuple[str, ...]:
     """Vendors named in a text, in the canonical spelling."""
-    found = [(m.start(), v) for v in VENDORS
+    found = [(m.start(), v) for v in VENDOR_NAMES
              for m in [re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text, re.I)] if m]
     kept = [v for _, v in sorted(found)]
     return tuple(v for v in kept if not any(v != o and v.lower() in o.lower() for o in kept))

@@ -13,7 +13,6 @@ mask is a few vector operations (peak memory: bench/results/memory.json).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.core.errors import IndexUnavailableError
+from bot.core.schema import indexed_fields
 from bot.core.text import content_terms
 
 if TYPE_CHECKING:
@@ -42,7 +42,9 @@ BACKGROUND_AT = 20_000
 MASK_CACHE = 64
 UNREAD = object()  # "read the store's generation yourself" (callers that have read it pass it)
 BACKOFF_FIRST, BACKOFF_MAX = 2.0, 120.0  # seconds before a failed build is tried again
-CACHE_VERSION = 2  # of the saved snapshot's layout and tokens (2: capitals map to countries)
+# of the saved snapshot's layout and tokens (2: capitals map to countries; 3: kinds as plain
+# text, flags as the metadata schema names them)
+CACHE_VERSION = 3
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Snapshot:
     docs: np.ndarray  # int32 chunk positions
     weights: np.ndarray  # float32 BM25 weight of (chunk, term)
     kinds: np.ndarray  # int16 code of each chunk's kind
-    kind_codes: dict[object, int]
+    kind_codes: dict[str, int]
     published: np.ndarray  # float64 published_ts, NaN where a chunk has none
     flags: dict[str, np.ndarray]  # flag key -> int32 positions of the chunks carrying it
     _masks: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False)
@@ -127,7 +129,7 @@ class _Builder:
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.vocab: dict[str, int] = {}
-        self.kind_codes: dict[object, int] = {}
+        self.kind_codes: dict[str, int] = {}
         self.kinds: list[int] = []
         self.published: list[float] = []
         self.lengths: list[int] = []
@@ -142,13 +144,12 @@ class _Builder:
         for chunk_id, text, meta in zip(ids, texts, metas, strict=True):
             n = len(self.ids)
             self.ids.append(chunk_id)
-            self.kinds.append(self.kind_codes.setdefault(meta.get("kind"), len(self.kind_codes)))
-            ts = meta.get("published_ts")
-            self.published.append(float(ts) if isinstance(ts, int | float) else math.nan)
-            for key, value in meta.items():
-                if ":" in key and value == 1:  # country:/vendor:/speaker: flags, True or 1
-                    self.flags.setdefault(key, []).append(n)
-            tf = Counter(content_terms(f"{meta.get('title', '')} {text}"))
+            row = indexed_fields(meta)
+            self.kinds.append(self.kind_codes.setdefault(row.kind, len(self.kind_codes)))
+            self.published.append(row.published_ts)
+            for key in row.flags:
+                self.flags.setdefault(key, []).append(n)
+            tf = Counter(content_terms(f"{row.title} {text}"))
             self.lengths.append(sum(tf.values()))
             self.postings.append(len(tf))
             terms.extend(self.vocab.setdefault(t, len(self.vocab)) for t in tf)
@@ -253,7 +254,7 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
         "version": np.array(CACHE_VERSION), "ids": np.array(snapshot.ids, dtype=str),
         "terms": np.array(list(snapshot.vocab), dtype=str), "indptr": snapshot.indptr,
         "docs": snapshot.docs, "weights": snapshot.weights, "kinds": snapshot.kinds,
-        "kind_names": np.array([json.dumps(k) for k in snapshot.kind_codes], dtype=str),
+        "kind_names": np.array(list(snapshot.kind_codes), dtype=str),
         "published": snapshot.published,
         "flag_keys": np.array([k for k, _ in flags], dtype=str),
         "flag_sizes": np.array([len(v) for _, v in flags], dtype=np.int64),
@@ -287,7 +288,7 @@ def load_snapshot(path: Path, generation: object) -> Snapshot | None:
                 vocab={t: i for i, t in enumerate(data["terms"].tolist())},
                 indptr=data["indptr"], docs=data["docs"], weights=data["weights"],
                 kinds=data["kinds"],
-                kind_codes={json.loads(k): i for i, k in enumerate(data["kind_names"].tolist())},
+                kind_codes={k: i for i, k in enumerate(data["kind_names"].tolist())},
                 published=data["published"],
                 flags={k: np.asarray(v, np.int32) for k, v in zip(keys, positions, strict=True)},
             )

@@ -64,7 +64,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
     """The passages, numbered from 1, each in its own delimiters with outlet, date and title."""
     blocks = []
     for i, p in enumerate(passages, 1):
-        outlet, date = _attribute(p.meta.get("outlet")) or "unknown", p.published or "undated"
+        outlet, date = _attribute(p.meta.outlet) or "unknown", p.published or "undated"
         head = f'<passage id="{i}" outlet="{outlet}" date="{_attribute(date)}" ' \
                f'title="{_attribute(p.title)}">'
         blocks.append(f"{head}\n{_neutral(p.text)}\n</passage>")

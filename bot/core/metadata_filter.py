@@ -1,4 +1,4 @@
-"""Chroma `where` clauses: evaluated in Python on fetched candidates, and made index-friendly."""
+"""Chroma `where` clauses evaluated in Python on fetched candidates' stored metadata."""
 
 from __future__ import annotations
 
@@ -44,13 +44,3 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     except TypeError:  # e.g. comparing a string with a number: Chroma finds no match either
         return False
 
-
-def indexable(where: Any, int_flags: bool) -> Any:
-    """A `where` clause (or metadata) with True values as 1 when the collection stores int flags."""
-    if not int_flags or not where:
-        return where
-    if isinstance(where, dict):
-        return {k: 1 if v is True else indexable(v, int_flags) for k, v in where.items()}
-    if isinstance(where, list):
-        return [indexable(w, int_flags) for w in where]
-    return where

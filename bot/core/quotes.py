@@ -11,11 +11,6 @@ from bot.core.types import Quote
 _QUOTE = re.compile(r"“([^”]{3,})”|\"([^\"]{3,})\"")
 
 
-def speaker_key(name: str) -> str:
-    """Normalised speaker name used in index flags ("Yoshihide Suga" -> "yoshihide suga")."""
-    return " ".join(name.lower().split())
-
-
 def aliases(name: str) -> set[str]:
     """Ways a text may refer to a speaker: the full name, its last and first word."""
     parts = [p for p in name.split() if len(p) >= 3]

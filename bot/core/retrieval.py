@@ -116,8 +116,8 @@ def collapse_duplicates(ranked: list[Passage], threshold: float = 0.5) -> list[P
         if twin is None:
             kept.append((p, sh))
         elif not any(a.get("doc_id") == p.doc_id for a in twin.also_in):
-            twin.also_in.append({key: p.meta.get(key, "") for key in
-                                 ("doc_id", "title", "outlet", "published", "url")})
+            twin.also_in.append({"doc_id": p.doc_id, "title": p.title, "outlet": p.meta.outlet,
+                                 "published": p.published, "url": p.meta.url})
     return [p for p, _ in kept]
 
 

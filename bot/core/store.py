@@ -8,7 +8,6 @@ without reading every chunk.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -29,7 +28,17 @@ from bot.core.connection import (
 )
 from bot.core.embeddings import get_embedder, model_id
 from bot.core.errors import BotError, IndexChangedError, ModelMismatchError
-from bot.core.metadata_filter import Unsupported, indexable, matches
+from bot.core.metadata_filter import Unsupported, matches
+from bot.core.schema import (
+    INT_FLAGS,
+    ChunkMeta,
+    DocumentRecord,
+    decode_chunk,
+    decode_record,
+    encode_chunk,
+    encode_record,
+    indexable,
+)
 from bot.core.types import Passage
 
 if TYPE_CHECKING:
@@ -45,19 +54,12 @@ log = logging.getLogger(__name__)
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
 INDEX_RECORD = "__index__"
 REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes during a rebuild
-# Chroma's SQLite indexes int metadata but not bool, so flag filters on ints run faster.
-# Collections created with `flags: int` store flags as 1; older ones keep True (and still work).
-INT_FLAGS = {"flags": "int"}
+# Collections created with INT_FLAGS store flags as 1; older ones keep True (and still work).
 PAGE = 1000  # rows per read when reading a whole collection (see Store.pages)
 # Seconds a replaced embedded client lives on for calls still using it (a background BM25
 # rebuild of a large index reads for many seconds) before its system is stopped.
 RETIRE_AFTER = 300.0
 OVERFETCH = 8  # unfiltered candidates fetched per wanted result before Chroma's own filter
-
-
-def flag(kind: str, value: str) -> str:
-    """Metadata key marking a chunk as about a country, vendor or speaker."""
-    return f"{kind}:{' '.join(value.lower().split())}"
 
 
 def _embedding_function(settings: Settings) -> EmbeddingFunction:
@@ -239,11 +241,12 @@ class Store:
             self.chunks.modify(metadata=meta)
 
     # ---- documents
-    def doc_records(self) -> dict[str, dict]:
+    def doc_records(self) -> dict[str, DocumentRecord]:
         """Every document record, by document id."""
         records = {}
         for got in self.pages(self.docs, ["metadatas"]):
-            records.update((i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            records.update((i, decode_record(m))
+                           for i, m in zip(got["ids"], got["metadatas"], strict=True)
                            if i != INDEX_RECORD)
         return records
 
@@ -263,15 +266,15 @@ class Store:
             offset += PAGE
 
     def write_documents(
-        self, doc_metas: Sequence[dict], chunk_ids: Sequence[str], texts: Sequence[str],
-        metas: Sequence[dict], vectors: np.ndarray,
+        self, records: Sequence[DocumentRecord], chunk_ids: Sequence[str], texts: Sequence[str],
+        metas: Sequence[ChunkMeta], vectors: np.ndarray,
     ) -> None:
         """Replace several documents' chunks (given flat, in order), then their records.
 
         One delete and one upsert per call instead of three calls per document: with short
         documents the per-call cost, not embedding, dominated ingest (bench/results/ingest.json).
         """
-        doc_ids = [m["doc_id"] for m in doc_metas]
+        doc_ids = [r.doc_id for r in records]
         with self.reachable():
             self.chunks.delete(where={"doc_id": {"$in": doc_ids}})
             if len(vectors):
@@ -281,10 +284,10 @@ class Store:
                 self.chunks.upsert(
                     ids=list(chunk_ids[i : i + step]),
                     documents=list(texts[i : i + step]),
-                    metadatas=[indexable(m, self.int_flags) for m in metas[i : i + step]],
+                    metadatas=[encode_chunk(m, self.int_flags) for m in metas[i : i + step]],
                     embeddings=vectors[i : i + step],
                 )
-            self.docs.upsert(ids=doc_ids, metadatas=list(doc_metas),
+            self.docs.upsert(ids=doc_ids, metadatas=[encode_record(r) for r in records],
                              embeddings=[[1.0]] * len(doc_ids))
 
     def delete_chunks(self, doc_id: str) -> None:
@@ -353,15 +356,22 @@ class Store:
         its unfiltered search at a large index; when k of the nearest candidates match, they
         are the k nearest matching chunks, so broad filters take the fast path.
         """
-        candidates = self._query(vector, k * OVERFETCH, None)
+        candidates = self._nearest(vector, k * OVERFETCH, None)
         try:
-            kept = [p for p in candidates if matches(p.meta, where)]
+            kept = [row for row in candidates if matches(row[2], where)]
         except Unsupported:
             return None
-        return kept[:k] if len(kept) >= k or len(candidates) < k * OVERFETCH else None
+        if len(kept) >= k or len(candidates) < k * OVERFETCH:
+            return [to_passage(*row) for row in kept[:k]]
+        return None
 
     def _query(self, vector: Sequence[float], k: int, where: dict | None,
                ids: Sequence[str] | None = None) -> list[Passage]:
+        return [to_passage(*row) for row in self._nearest(vector, k, where, ids)]
+
+    def _nearest(self, vector: Sequence[float], k: int, where: dict | None,
+                 ids: Sequence[str] | None = None) -> list[tuple[str, str, dict, float]]:
+        """(id, text, stored metadata, cosine similarity) of the k nearest chunks."""
         with self.reachable():
             got = self.chunks.query(
                 query_embeddings=[list(map(float, vector))], n_results=k,
@@ -371,7 +381,7 @@ class Store:
             )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                    strict=True)
-        return [to_passage(i, d, m, 1.0 - dist) for i, d, m, dist in rows]
+        return [(i, d, m, 1.0 - dist) for i, d, m, dist in rows]
 
     def get(self, ids: Iterable[str] | None = None, where: dict | None = None,
             limit: int | None = None) -> list[Passage]:
@@ -408,12 +418,6 @@ def _token(record: dict) -> str:
 
 def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
     """A Passage from a Chroma row."""
-    return Passage(
-        chunk_id=chunk_id, doc_id=str(meta["doc_id"]), text=text, start=int(meta["start"]),
-        end=int(meta["end"]), meta=meta, score=score, dense=score,
-    )
-
-
-def attributions_of(passage: Passage) -> list[tuple[int, int, str]]:
-    """(start, end, speaker) spans stored with a chunk, document offsets."""
-    return [tuple(a) for a in json.loads(passage.meta.get("attributions") or "[]")]
+    chunk = decode_chunk(meta)
+    return Passage(chunk_id=chunk_id, doc_id=chunk.doc_id, text=text, start=chunk.start,
+                   end=chunk.end, meta=chunk, score=score, dense=score)

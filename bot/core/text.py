@@ -134,12 +134,6 @@ def normalise_for_match(text: str) -> frozenset[str]:
     return frozenset(stem(t) for t in tokens(text))
 
 
-# How a country token is shown ("uk" -> "United Kingdom"); others are title-cased.
-COUNTRY_DISPLAY = {"uk": "United Kingdom", "usa": "United States", "eu": "European Union",
-                   "nz": "New Zealand", "southkorea": "South Korea", "korea": "South Korea",
-                   "southafrica": "South Africa", "holland": "Netherlands", "czech": "Czechia"}
-
-
 # Stemmed terms (what `normalise_for_match` and `salient_terms` give) -> country name, so
 # "France" (stem "franc") and "Portugal" (stem "portug") are found as countries too.
 _COUNTRY_BY_TERM = {stem(c): c for c in sorted(COUNTRIES) if DEMONYMS.get(c, c) == c}
@@ -151,14 +145,3 @@ def country_token(text: str) -> str | None:
     found = {_COUNTRY_BY_TERM[t] for t in normalise_for_match(text) if t in _COUNTRY_BY_TERM}
     return found.pop() if len(found) == 1 else None
 
-
-def country_label(token: str) -> str:
-    """How a country token is shown in a list."""
-    return COUNTRY_DISPLAY.get(token, token.title())
-
-
-def canonical_country(name: str) -> str:
-    """The one name a country is stored and filtered under: "UK", "U.K.", "Britain" and "United
-    Kingdom" are all "United Kingdom"; a name not known as a country is kept as written."""
-    token = country_token(name)
-    return country_label(token) if token else " ".join(name.split())

@@ -9,7 +9,6 @@ without timeline documents gives an empty list.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -27,16 +26,12 @@ from pydantic import (
 
 from bot.core.dates import PartialDate, parse_partial_date
 from bot.core.errors import BotError
+from bot.core.schema import DocumentRecord, country_flag, vendor_flag
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 Status = Literal["announced", "in force", "reported", "proposed", "reversed", "completed"]
 KIND = "timeline"  # the `kind` of timeline documents in the index
-COUNTRY_ALIASES = {
-    "united kingdom": ("uk", "u.k.", "britain", "great britain", "gb", "england"),
-    "united states": ("us", "u.s.", "usa", "u.s.a.", "united states of america", "america"),
-    "european union": ("eu", "e.u."),
-}
 
 
 class TimelineEntry(BaseModel):
@@ -112,26 +107,16 @@ def load_timeline(path: Path) -> list[TimelineEntry]:
     return parse_timeline(path.read_text(encoding="utf-8"), str(path))
 
 
-def country_key(name: str) -> str:
-    """A country's canonical lower-case name: "UK", "Britain" -> "united kingdom"."""
-    key = " ".join(name.lower().split())
-    key = key.removeprefix("the ")
-    for canonical, aliases in COUNTRY_ALIASES.items():
-        if key == canonical or key in aliases:
-            return canonical
-    return key
-
-
 class CachedRecords(Protocol):
     """An Assistant: document records cached per index generation."""
 
-    def records(self) -> dict[str, dict]: ...
+    def records(self) -> dict[str, DocumentRecord]: ...
 
 
 class StoreRecords(Protocol):
     """A Store: document records read from Chroma."""
 
-    def doc_records(self) -> dict[str, dict]: ...
+    def doc_records(self) -> dict[str, DocumentRecord]: ...
 
 
 def timeline(index: CachedRecords | StoreRecords, country: str | None = None,
@@ -139,18 +124,20 @@ def timeline(index: CachedRecords | StoreRecords, country: str | None = None,
     """Timeline entries in the index (an Assistant or a Store), oldest first, optionally for one
     country (case-insensitive, aliases such as UK/Britain) and/or one vendor."""
     records = index.records() if hasattr(index, "records") else index.doc_records()
-    entries = [entry_from_record(doc_id, meta) for doc_id, meta in records.items()
-               if meta.get("kind") == KIND and meta.get("timeline")]
-    if country:
-        entries = [e for e in entries if country_key(e.country) == country_key(country)]
+    entries = [entry_from_record(doc_id, record) for doc_id, record in records.items()
+               if record.kind == KIND and record.timeline]
+    if country:  # compared by flag key: any name of the place, any case
+        place = country_flag(country)
+        entries = [e for e in entries if country_flag(e.country) == place]
     if vendor:
-        entries = [e for e in entries if vendor.lower() in (v.lower() for v in e.vendors)]
+        wanted = vendor_flag(vendor)
+        entries = [e for e in entries if wanted in map(vendor_flag, e.vendors)]
     return sorted(entries, key=lambda e: (e.date, e.country, e.measure))
 
 
-def entry_from_record(doc_id: str, meta: dict) -> TimelineEntry:
-    """The entry stored (as JSON under "timeline") in a timeline document's record."""
-    return TimelineEntry.model_validate({**json.loads(meta["timeline"]), "doc_id": doc_id})
+def entry_from_record(doc_id: str, record: DocumentRecord) -> TimelineEntry:
+    """The entry stored with a timeline document's record."""
+    return TimelineEntry.model_validate({**(record.timeline or {}), "doc_id": doc_id})
 
 
 def numbered_sources(

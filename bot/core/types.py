@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.dates import PartialDate
+from bot.core.schema import ChunkMeta
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Document:
     language: str = "en"
     author: str = ""
     pages: tuple[int, ...] = ()  # start offset of each PDF page, when the source has pages
-    extra: tuple[tuple[str, str], ...] = ()  # more (key, value) metadata, e.g. a timeline entry
+    timeline: Mapping[str, Any] | None = field(default=None, hash=False)  # a timeline entry
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,18 @@ class Passage:
     text: str
     start: int
     end: int
-    meta: dict
+    meta: ChunkMeta
     score: float
     dense: float = 0.0
     also_in: list[dict] = field(default_factory=list)  # near-duplicates from other outlets
 
     @property
     def title(self) -> str:
-        return str(self.meta.get("title", ""))
+        return self.meta.title
 
     @property
     def published(self) -> str:
-        return str(self.meta.get("published", ""))
+        return self.meta.published_text
 
 
 @dataclass(frozen=True)

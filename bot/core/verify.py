@@ -122,8 +122,7 @@ def best_cosine(claim_vector: np.ndarray, sentence_vectors: np.ndarray) -> float
 
 def support_text(passage: Passage) -> str:
     """What a citation vouches for: the passage with its title, outlet and date."""
-    meta = passage.meta
-    return " ".join([passage.title, str(meta.get("outlet", "")), passage.published, passage.text])
+    return " ".join([passage.title, passage.meta.outlet, passage.published, passage.text])
 
 
 def words_supported(claim: str, texts: Sequence[str], question: str) -> bool:

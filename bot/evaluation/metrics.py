@@ -65,7 +65,7 @@ def supports(sentence: str, passage: str, embed: Embed | None = None) -> bool:
 
 def doc_matches(passage: Passage, docs: Sequence[str]) -> bool:
     """The passage comes from one of the gold documents (file name, '#entry' suffixes ignored)."""
-    source = str(passage.meta.get("source", "")).split("#")[0]
+    source = passage.meta.source.split("#")[0]
     if source in docs:  # real pages are named by URL
         return True
     return not source.startswith(("http://", "https://")) and Path(source).name in set(docs)

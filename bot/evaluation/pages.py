@@ -19,6 +19,7 @@ import yaml
 
 from bot.core.attribution import attribute
 from bot.core.dates import parse_partial_date
+from bot.core.schema import decode_chunk
 from bot.core.types import Answer, Citation, Document
 from bot.evaluation.gold import GoldItem, load_gold
 from bot.evaluation.metrics import ItemResult, fact_present
@@ -118,11 +119,9 @@ def naive_answer(question: str, db: object) -> Answer:
     if not docs:
         return Answer(question, "", [], found=False, answerer="naive top chunk")
     doc = docs[0]
-    meta = doc.metadata
-    citation = Citation(1, str(meta.get("doc_id", "")), "", str(meta.get("title", "")),
-                        str(meta.get("outlet", "")), str(meta.get("published", "")),
-                        str(meta.get("url", "")), str(meta.get("source", "")), doc.page_content,
-                        0, len(doc.page_content))
+    meta = decode_chunk(doc.metadata)  # LangChain reads the project's own collection
+    citation = Citation(1, meta.doc_id, "", meta.title, meta.outlet, meta.published_text,
+                        meta.url, meta.source, doc.page_content, 0, len(doc.page_content))
     return Answer(question, doc.page_content, [citation], found=True,
                   answerer="naive top chunk", sentences=[(doc.page_content, [1])])
 
