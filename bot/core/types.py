@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.core.dates import PartialDate
 
@@ -108,17 +109,44 @@ class Citation:
         return self.url or self.source
 
 
+AnswerKind = Literal["fact", "list", "timeline", "speaker", "not_found"]
+"""fact: sentences answering the question; list: one item per country or person (`label`);
+timeline: one item per dated measure (`label` the date); speaker: one person's words;
+not_found: the corpus does not say (the item is the sentence saying so)."""
+
+
+@dataclass(frozen=True)
+class AnswerItem:
+    """One statement of an answer: its words and the numbers of the citations vouching for them."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    speaker: str = ""  # whose words these are (speaker answers, people lists)
+    role: str = ""  # the speaker's role as the texts give it
+    date: str = ""  # the source's date, when the answer is dated (timelines, speaker's words)
+    label: str = ""  # a list item's label: the country, person or date it is about
+
+
 @dataclass
 class Answer:
-    """An answer whose sentences carry [n] markers pointing into `citations`."""
+    """An answer made of items, each citing numbers of `citations`; rendered by `bot.render`."""
 
     question: str
-    text: str
-    citations: list[Citation]
-    found: bool
+    kind: AnswerKind
+    items: list[AnswerItem]
+    citations: list[Citation] = field(default_factory=list)
     answerer: str = "extractive"
     quotes: list[Quote] = field(default_factory=list)
-    sentences: list[tuple[str, list[int]]] = field(default_factory=list)  # (sentence, [n...])
+
+    @property
+    def found(self) -> bool:
+        """False when the corpus does not answer the question."""
+        return self.kind != "not_found"
+
+
+def not_found_answer(question: str, text: str = "") -> Answer:
+    """The answer saying the corpus does not answer (`text`: why, else the fixed sentence)."""
+    return Answer(question, "not_found", [AnswerItem(text or NOT_FOUND)])
 
 
 NOT_FOUND = "I could not find an answer to that in the corpus."
