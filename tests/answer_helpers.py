@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.core.types import Answer, AnswerItem, Citation, not_found_answer
+from bot.core import answer as answering
+from bot.core.types import NOT_FOUND, Answer, AnswerItem, Citation
 
 _MARKED = re.compile(r"\s*((?:\[\d+\])+)\s*")
 
@@ -19,6 +20,6 @@ def prose(text: str, citations: list[Citation], question: str = "Q?") -> Answer:
     return Answer(question, "fact", items, citations)
 
 
-def not_found(question: str = "Q?", text: str = "") -> Answer:
+def not_found(question: str = "Q?", text: str = NOT_FOUND) -> Answer:
     """The not-found answer (with `text` as its reason)."""
-    return not_found_answer(question, text)
+    return answering.not_found(question, text)

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.types import Answer, AnswerItem, not_found_answer
+from bot.core.answer import not_found
+from bot.core.types import Answer, AnswerItem
 from bot.core.usage import UsageLog
 from bot.evaluation.gold import GoldItem
 from tests.conftest import make_settings
@@ -201,7 +202,7 @@ def test_the_log_forgets_answers_older_than_the_retention(tmp_path):
                      clock=lambda: now[0])
     old = usage.record(Answer("old", "fact", [AnswerItem("text")]), "cli")
     now[0] += 8 * 86400
-    usage.record(not_found_answer("new"), "cli")
+    usage.record(not_found("new"), "cli")
     assert usage.vote(old, "up") is False
     assert usage.report(30)["unanswered"] == [{"question": "new", "count": 1}]
 

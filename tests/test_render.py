@@ -111,7 +111,8 @@ def test_a_speaker_answer_has_a_heading_then_one_line_per_item_with_its_date():
 
 
 def test_prose_shows_dates_only_when_its_sentences_differ_in_date():
-    one_date = build("Q?", "fact", [("A.", [1], "", "", "2020", ""), ("B.", [2], "", "", "2020", "")])
+    one_date = build("Q?", "fact", [("A.", [1], "", "", "2020", ""),
+                                    ("B.", [2], "", "", "2020", "")])
     assert answer_text(one_date) == "A. [1] B. [2]"
     assert answer_text(build(*SAMPLES[1][1:])).startswith("(2019-05) Japan barred them. [3] ")
 

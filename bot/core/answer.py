@@ -27,7 +27,7 @@ from bot.core.text import (
     salient_terms,
     stem,
 )
-from bot.core.types import Answer, AnswerItem, Passage, not_found_answer
+from bot.core.types import NOT_FOUND, Answer, AnswerItem, Passage
 
 MAX_SENTENCES = 3
 SENTENCE_PASSAGES = 4  # passages whose sentences are considered for a direct answer
@@ -75,9 +75,9 @@ class Scored:
         return self.passage.text[self.start : self.end]
 
 
-def not_found(question: str) -> Answer:
-    """The fixed not-in-the-corpus answer, with no citations."""
-    return not_found_answer(question)
+def not_found(question: str, text: str = NOT_FOUND) -> Answer:
+    """The not-in-the-corpus answer (the fixed sentence, else `text` saying why), no citations."""
+    return Answer(question, "not_found", [AnswerItem(text)])
 
 
 def unknown_country(question: str, country: str, known: Sequence[str]) -> Answer:
@@ -86,7 +86,7 @@ def unknown_country(question: str, country: str, known: Sequence[str]) -> Answer
     shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
     text = (f"No document in the corpus is about the country {asked!r}. "
             f"Countries it covers: {shown or 'none'}.")
-    return not_found_answer(question, text)
+    return not_found(question, text)
 
 
 _MONTH_WORDS = frozenset(stem(m) for m in """january february march april may june july august

@@ -144,9 +144,4 @@ class Answer:
         return self.kind != "not_found"
 
 
-def not_found_answer(question: str, text: str = "") -> Answer:
-    """The answer saying the corpus does not answer (`text`: why, else the fixed sentence)."""
-    return Answer(question, "not_found", [AnswerItem(text or NOT_FOUND)])
-
-
 NOT_FOUND = "I could not find an answer to that in the corpus."
