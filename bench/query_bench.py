@@ -14,11 +14,11 @@ from bench.questions import QUESTIONS
 from bench.report import percentiles
 from bench.synthetic import link_export, synthetic_chunks, synthetic_index
 from bot.core.assistant import Assistant
-from bot.core.citations import answer_to_dict
 from bot.core.embeddings import get_embedder
 from bot.core.filters import Filters
 from bot.core.store import HNSW, Store
 from bot.evaluation.baseline import langchain_store
+from bot.render.data import answer_to_dict
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma

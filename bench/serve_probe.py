@@ -25,9 +25,9 @@ def peak_rss_mb() -> float:
 def main(rounds: int) -> None:
     from bench.questions import QUESTIONS
     from bot.core.assistant import Assistant
-    from bot.core.citations import answer_to_dict
     from bot.core.config import load_settings
     from bot.core.embeddings import get_embedder
+    from bot.render.data import answer_to_dict
 
     settings = load_settings()
     assistant = Assistant(settings)

@@ -127,8 +127,9 @@ def _ask_args(p: argparse.ArgumentParser) -> None:
 @command("ask", "answer one question with citations", _ask_args)
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.assistant import Assistant
-    from bot.core.citations import answer_to_dict, render_text
     from bot.core.usage import UsageLog, ask_recorded
+    from bot.render.data import answer_to_dict
+    from bot.render.text import render_text
 
     answer, answer_id = ask_recorded(Assistant(settings), UsageLog(settings), args.question,
                                      filters_from(args), "cli")
@@ -157,9 +158,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     import secrets
 
     from bot.core.assistant import Assistant
-    from bot.core.citations import render_text
     from bot.core.conversation_store import Conversations, ask_followup
     from bot.core.usage import UsageLog
+    from bot.render.text import render_text
 
     ensure_corpus(settings)
     assistant, usage = Assistant(settings), UsageLog(settings)

@@ -54,7 +54,8 @@ def _timeline_args(p: argparse.ArgumentParser) -> None:
 @command("timeline", "dated list of measures, with sources", _timeline_args)
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.assistant import Assistant
-    from bot.core.timeline import render_timeline, timeline
+    from bot.core.timeline import timeline
+    from bot.render.timeline import render_timeline
 
     assistant = Assistant(settings)
     assistant.ensure_ready()

@@ -7,6 +7,7 @@ import pytest
 
 from bot.core.questions import question_type
 from bot.core.types import Document
+from bot.render.text import answer_text
 from tests.conftest import make_settings
 
 WIRE = """VALDORA, March 3 (Wire) - Ruritania has stopped the telecoms group
@@ -51,21 +52,21 @@ def pages_assistant(tmp_path_factory: pytest.TempPathFactory):
 def test_a_sentence_wrapped_over_lines_is_answered_whole(pages_assistant):
     answer = pages_assistant.ask("What powers did Ruritanian ministers use against Nordlink?")
     assert answer.found
-    assert "used special screening powers to stop the Nordlink contract" in answer.text
+    assert "used special screening powers to stop the Nordlink contract" in answer_text(answer)
 
 
 def test_a_headline_that_asks_is_not_given_as_the_answer(pages_assistant):
     answer = pages_assistant.ask("Does the Valdovian handset rule affect phones already sold?")
     assert answer.found
-    assert "?" not in answer.text
-    assert "not affected" in answer.text
+    assert "?" not in answer_text(answer)
+    assert "not affected" in answer_text(answer)
 
 
 def test_which_operators_is_answered_by_the_sentence_that_names_them(pages_assistant):
     answer = pages_assistant.ask(
         "Which Valdovian mobile operators received the classified decision?")
     assert answer.found
-    assert "Telnova, Valcom and Ostra Mobile" in answer.text
+    assert "Telnova, Valcom and Ostra Mobile" in answer_text(answer)
 
 
 @pytest.mark.parametrize(("question", "kind"), [

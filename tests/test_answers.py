@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.citations import answer_to_dict, render_text
 from bot.core.errors import EmptyIndexError, InputError
 from bot.core.types import NOT_FOUND
+from bot.render.data import answer_to_dict
+from bot.render.text import answer_text, render_text
 
 SEED_TITLE = "Japanese Government To Ban Huawei, ZTE Kit – Report"
 GENG_WORDS = ("fair competition environment", "serious concern", "mutual benefit")
@@ -19,10 +20,10 @@ def cites_seed(answer) -> bool:
 def test_what_did_suga_say_quotes_him_verbatim_from_the_seed(assistant):
     answer = assistant.ask("What did Suga say?")
     assert answer.found
-    assert "Cybersecurity is becoming an important issue in Japan" in answer.text
-    assert "take firm measures looking at it from a variety of perspectives" in answer.text
+    assert "Cybersecurity is becoming an important issue in Japan" in answer_text(answer)
+    assert "take firm measures looking at it from a variety of perspectives" in answer_text(answer)
     assert cites_seed(answer)
-    assert not any(words in answer.text for words in GENG_WORDS)
+    assert not any(words in answer_text(answer) for words in GENG_WORDS)
 
 
 def test_every_quote_is_an_exact_substring_of_its_cited_passage(assistant):
@@ -37,15 +38,15 @@ def test_every_quote_is_an_exact_substring_of_its_cited_passage(assistant):
 def test_what_did_geng_shuang_say_gives_his_fair_competition_words(assistant):
     answer = assistant.ask("What did Geng Shuang say?")
     assert answer.found
-    assert "fair competition environment for Chinese companies" in answer.text
+    assert "fair competition environment for Chinese companies" in answer_text(answer)
     assert cites_seed(answer)
-    assert "Cybersecurity is becoming" not in answer.text
+    assert "Cybersecurity is becoming" not in answer_text(answer)
 
 
 def test_what_did_bt_announce_gives_the_5g_relegation_and_core_removal(assistant):
     answer = assistant.ask("What did BT announce?")
     assert answer.found
-    text = answer.text
+    text = answer_text(answer)
     # Huawei kept to non-core parts of 5G (the seed: "non-core parts of its upcoming 5G network";
     # Reuters: "left Huawei out of vendor selection for its 5G core") ...
     assert "non-core parts of its upcoming 5G" in text or "5G core" in text
@@ -60,16 +61,14 @@ def test_what_did_bt_announce_gives_the_5g_relegation_and_core_removal(assistant
 def test_questions_outside_the_corpus_get_the_not_found_answer(assistant, question):
     answer = assistant.ask(question)
     assert not answer.found
-    assert answer.text == NOT_FOUND
+    assert answer.kind == "not_found" and [i.text for i in answer.items] == [NOT_FOUND]
     assert answer.citations == []
 
 
 def test_every_marker_points_to_a_listed_source(assistant):
     answer = assistant.ask("Which countries have barred Huawei from 5G?")
     numbers = {c.number for c in answer.citations}
-    import re
-
-    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    markers = {n for item in answer.items for n in item.citations}
     assert answer.found and markers and markers <= numbers
     rendered = render_text(answer)
     assert "Sources:" in rendered

@@ -8,8 +8,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.types import Answer, Citation
+from bot.core.types import Citation
 from bot.discord_bot import render
+from tests.answer_helpers import prose
 
 LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\\\]])*)\]\(")  # a masked link Discord would render
 
@@ -28,9 +29,8 @@ def unescaped(text: str) -> str:
 def test_a_passage_with_a_markdown_link_is_not_a_disguised_link():
     text = ("The ministry issued an [official statement](https://evil.example/login) on 5G. [1] "
             "It was **final** and __binding__, `code` ~~struck~~ ||hidden|| > quoted #tag.")
-    answer = Answer(question="What did the [ministry](https://evil.example) say?", text=text,
-                    citations=[citation(1, "Ministry [statement](https://evil.example/t)")],
-                    found=True)
+    answer = prose(text, [citation(1, "Ministry [statement](https://evil.example/t)")],
+                   "What did the [ministry](https://evil.example) say?")
     embed = render.render_answer(answer)["embeds"][0]
     assert LINK.findall(embed["description"]) == [] and LINK.findall(embed["title"]) == []
     assert unescaped(embed["description"]) == text
@@ -44,8 +44,7 @@ def test_a_passage_with_a_markdown_link_is_not_a_disguised_link():
 
 def test_a_marker_followed_by_a_url_in_corpus_text_is_not_a_link():
     text = "See [1](https://evil.example) for details. [1]"
-    embed = render.render_answer(Answer(question="Q?", text=text,
-                                        citations=[citation(1, "T")], found=True))["embeds"][0]
+    embed = render.render_answer(prose(text, [citation(1, "T")]))["embeds"][0]
     assert LINK.findall(embed["description"]) == []
 
 

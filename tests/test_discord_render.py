@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.core.types import NOT_FOUND, Answer, Citation
 from bot.discord_bot import render
+from tests.answer_helpers import not_found, prose
 from tests.discord_helpers import limit_violations, u16
 
 
@@ -20,7 +21,7 @@ def citation(n: int, title: str = "Title", outlet: str = "Reuters", url: str = "
 
 
 def answer(text: str, citations: list[Citation], question: str = "Q?") -> Answer:
-    return Answer(question=question, text=text, citations=citations, found=True)
+    return prose(text, citations, question)
 
 
 def test_answer_embed_has_markers_then_numbered_linked_sources():
@@ -65,7 +66,7 @@ def test_long_answer_is_cut_after_a_whole_sentence_with_its_marker_and_a_note():
 
 
 def test_not_found_answer_has_no_sources():
-    a = Answer(question="Who won?", text=NOT_FOUND, citations=[], found=False)
+    a = not_found("Who won?")
     embed = render.render_answer(a)["embeds"][0]
     assert embed["description"] == NOT_FOUND and "fields" not in embed
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.types import Answer, Citation
+from bot.core.types import Answer, AnswerItem, Citation
 from bot.evaluation.gold import GoldItem, load_gold
 from bot.evaluation.metrics import fact_present, judge, summarise, supports
 from bot.evaluation.runner import check_floors
@@ -48,17 +48,17 @@ def test_judge_counts_supported_citations_and_wrong_speakers():
     item = GoldItem(id="x", question="What did Champagne say?", type="what_said", answerable=True,
                     speaker="François-Philippe Champagne", key_facts=[["never been a race"]],
                     docs=["ap-13.md"])
-    good = Answer("q", "What François-Philippe Champagne said, according to the corpus:\n- x [1]",
-                  [citation(1, PASSAGE)], True,
-                  sentences=[('Champagne said: "This has never been a race."', [1]),
-                             ("Made-up sentence about Nokia.", [1])])
+    champagne = "François-Philippe Champagne"
+    good = Answer("q", "speaker", [
+        AnswerItem('Champagne said: "This has never been a race."', (1,), champagne),
+        AnswerItem("Made-up sentence about Nokia.", (1,), champagne)], [citation(1, PASSAGE)])
     result = judge(item, good, [], 0.01)
     assert (result.cited_pairs, result.supported_pairs, result.wrong_speaker) == (2, 1, 0)
-    wrong = Answer("q", "What Marco Mendicino said, according to the corpus:\n- x [1]",
-                   [citation(1, PASSAGE)], True)
+    wrong = Answer("q", "speaker", [AnswerItem("x", (1,), "Marco Mendicino")],
+                   [citation(1, PASSAGE)])
     assert judge(item, wrong, [], 0.01).wrong_speaker == 1
     metrics = summarise([result])
-    assert metrics["citation_precision"] == 0.5 and metrics["key_fact_recall"] == 0.0
+    assert metrics["citation_precision"] == 0.5 and metrics["key_fact_recall"] == 1.0
 
 
 def test_floors_report_each_metric_below_its_floor(tmp_path):

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.types import Answer
+from bot.core.answer import not_found
+from bot.core.types import Answer, AnswerItem
 from bot.core.usage import UsageLog
 from bot.evaluation.gold import GoldItem
 from tests.conftest import make_settings
@@ -186,11 +187,11 @@ def test_cli_ask_json_has_an_answer_id_the_server_takes_votes_on(corpus_index, s
 
 def test_the_log_keeps_at_most_max_rows_and_the_votes_go_with_their_answers(tmp_path):
     usage = UsageLog(make_settings(tmp_path / "data", usage_max_rows=100))
-    ids = [usage.record(Answer(f"question {i}", "text", [], found=True), "cli")
+    ids = [usage.record(Answer(f"question {i}", "fact", [AnswerItem("text")]), "cli")
            for i in range(103)]
     assert usage.vote(ids[0], "down") is False  # already pruned
     assert usage.vote(ids[3], "down") is True
-    usage.record(Answer("one more", "text", [], found=True), "cli")
+    usage.record(Answer("one more", "fact", [AnswerItem("text")]), "cli")
     assert usage.report(1)["questions"] == 100
     assert usage.votes() == []  # its answer was the oldest: both gone
 
@@ -199,9 +200,9 @@ def test_the_log_forgets_answers_older_than_the_retention(tmp_path):
     now = [time.time() - 8 * 86400]
     usage = UsageLog(make_settings(tmp_path / "data", usage_retention_days=7),
                      clock=lambda: now[0])
-    old = usage.record(Answer("old", "text", [], found=True), "cli")
+    old = usage.record(Answer("old", "fact", [AnswerItem("text")]), "cli")
     now[0] += 8 * 86400
-    usage.record(Answer("new", "text", [], found=False), "cli")
+    usage.record(not_found("new"), "cli")
     assert usage.vote(old, "up") is False
     assert usage.report(30)["unanswered"] == [{"question": "new", "count": 1}]
 
@@ -209,7 +210,7 @@ def test_the_log_forgets_answers_older_than_the_retention(tmp_path):
 def test_user_ids_are_stored_only_as_salted_hashes(tmp_path):
     first = UsageLog(make_settings(tmp_path / "one"))
     second = UsageLog(make_settings(tmp_path / "two"))
-    first.record(Answer("q", "a", [], found=True), "slack", user="U123SECRET")
+    first.record(Answer("q", "fact", [AnswerItem("a")]), "slack", user="U123SECRET")
     with sqlite3.connect(first.path) as db:
         stored = db.execute("SELECT user_hash FROM answers").fetchone()[0]
     assert stored and "U123SECRET" not in first.path.read_bytes().decode("latin-1")

@@ -8,10 +8,10 @@ from email.utils import format_datetime
 import pytest
 
 from bot.cli import main
-from bot.core.citations import render_text
 from bot.core.errors import IngestError
 from bot.core.schema import DocumentRecord
 from bot.core.store import Store
+from bot.render.text import render_text
 from ingest import addresses
 from ingest import fetch as fetching
 from ingest.pipeline import ingest

@@ -14,12 +14,13 @@ from pydantic import SecretStr
 
 from bot.core import answer as answering
 from bot.core.assistant import Assistant
-from bot.core.citations import answer_to_dict
 from bot.core.dates import PartialDate
 from bot.core.embeddings import get_embedder
 from bot.core.llm import answer_with_llm, format_passages
 from bot.core.schema import ChunkMeta
 from bot.core.types import NOT_FOUND, Passage
+from bot.render.data import answer_to_dict
+from bot.render.text import answer_text
 from tests.llm_stub import start_stub
 
 # read before conftest's autouse fixture clears VENDORBAN_* for each test
@@ -83,19 +84,19 @@ def reply(*sentences: tuple[str, str | list[int]]):
     return build
 
 
-def markers(text: str) -> list[int]:
-    return [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+def markers(answer) -> list[int]:
+    return [n for item in answer.items for n in item.citations]
 
 
 def test_a_good_cited_answer_passes_with_citations_renumbered_by_first_use(llm_assistant, stub):
     stub.enqueue(reply(*GOOD))
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "llm" and answer.found
-    assert "keeps Huawei and ZTE out of public procurement. [1]" in answer.text
-    assert "was revealed by Reuters. [2]" in answer.text
+    assert "keeps Huawei and ZTE out of public procurement. [1]" in answer_text(answer)
+    assert "was revealed by Reuters. [2]" in answer_text(answer)
     assert [c.number for c in answer.citations] == [1, 2]
     assert PROCUREMENT in answer.citations[0].passage and REUTERS in answer.citations[1].passage
-    assert answer.sentences[0][1] == [1] and answer.sentences[1][1] == [2]
+    assert [item.citations for item in answer.items] == [(1,), (2,)]
     assert number_of(stub.requests[0], PROCUREMENT) > 1  # so [1] really was renumbered
     assert len(stub.requests) == 1 and stub.requests[0]["model"] == "stub-model"
     request = stub.requests[0]
@@ -109,8 +110,8 @@ def test_invented_citation_numbers_are_removed(llm_assistant, stub):
                        ("Japan also banned Huawei phones in shops", [42])))
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "llm"
-    assert "42" not in answer.text and "phones in shops" not in answer.text
-    assert sorted(set(markers(answer.text))) == [c.number for c in answer.citations] == [1, 2]
+    assert "42" not in answer_text(answer) and "phones in shops" not in answer_text(answer)
+    assert sorted(set(markers(answer))) == [c.number for c in answer.citations] == [1, 2]
 
 
 def test_an_invented_number_next_to_a_real_one_is_dropped_and_the_sentence_kept(llm_assistant,
@@ -121,20 +122,21 @@ def test_an_invented_number_next_to_a_real_one_is_dropped_and_the_sentence_kept(
     stub.enqueue(build)
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "llm"
-    assert answer.sentences == [(GOOD[0][0] + ".", [1]), (GOOD[1][0] + ".", [2])]
+    assert [(i.text, i.citations) for i in answer.items] == [(GOOD[0][0] + ".", (1,)),
+                                                            (GOOD[1][0] + ".", (2,))]
 
 
 def test_an_unsupported_sentence_is_removed(llm_assistant, stub):
     stub.enqueue(reply(*GOOD, (BRIBES, REUTERS)))
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "llm"
-    assert "bribes" not in answer.text and "public procurement" in answer.text
+    assert "bribes" not in answer_text(answer) and "public procurement" in answer_text(answer)
 
 
 def test_an_uncited_sentence_is_removed(llm_assistant, stub):
     stub.enqueue(lambda r: reply(*GOOD)(r) + " Huawei has always denied spying for China.")
     answer = llm_assistant.ask(QUESTION)
-    assert answer.answerer == "llm" and "denied spying" not in answer.text
+    assert answer.answerer == "llm" and "denied spying" not in answer_text(answer)
 
 
 def test_a_fabricated_quote_is_removed_and_a_verbatim_one_kept(llm_assistant, stub):
@@ -144,7 +146,7 @@ def test_a_fabricated_quote_is_removed_and_a_verbatim_one_kept(llm_assistant, st
         ('Geng Shuang said Japan would "pay a heavy price" for the ban', "Geng Shuang expressed")))
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "llm"
-    assert "“serious concern”" in answer.text and "heavy price" not in answer.text
+    assert "“serious concern”" in answer_text(answer) and "heavy price" not in answer_text(answer)
 
 
 def test_a_timeout_falls_back_to_the_extractive_answer_without_retrying(llm_assistant, assistant,
@@ -152,7 +154,7 @@ def test_a_timeout_falls_back_to_the_extractive_answer_without_retrying(llm_assi
     stub.enqueue(reply(*GOOD), delay=1.5)
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "extractive (fallback: timeout)"
-    assert answer.text == assistant.ask(QUESTION).text
+    assert answer.items == assistant.ask(QUESTION).items
     assert len(stub.requests) == 1  # max_retries=0: one attempt, bounded by llm_timeout
 
 
@@ -160,7 +162,7 @@ def test_a_server_error_falls_back_to_the_extractive_answer(llm_assistant, assis
     stub.enqueue(status=500)
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "extractive (fallback: model error (HTTP 500))"
-    assert answer.found and answer.text == assistant.ask(QUESTION).text
+    assert answer.found and answer.items == assistant.ask(QUESTION).items
 
 
 def test_an_unreachable_server_falls_back(corpus_index, assistant):
@@ -172,7 +174,7 @@ def test_an_unreachable_server_falls_back(corpus_index, assistant):
 
 def test_a_question_without_evidence_never_reaches_the_model(llm_assistant, stub):
     answer = llm_assistant.ask("Who won the 2018 World Cup?")
-    assert not answer.found and answer.text == NOT_FOUND
+    assert not answer.found and answer_text(answer) == NOT_FOUND
     assert answer.answerer == "extractive (fallback: no evidence)"
     assert stub.requests == []
 
@@ -210,7 +212,7 @@ def test_the_ollama_provider_speaks_ollamas_api_and_is_verified_the_same_way(oll
                                                                               stub):
     stub.enqueue(reply(*GOOD, (BRIBES, REUTERS)))
     answer = ollama_assistant.ask(QUESTION)
-    assert answer.answerer == "llm" and "bribes" not in answer.text
+    assert answer.answerer == "llm" and "bribes" not in answer_text(answer)
     assert [c.number for c in answer.citations] == [1, 2]
     assert stub.requests[0]["model"] == "stub-model" and "messages" in stub.requests[0]
     assert stub.headers[0]["authorization"] == f"Bearer {KEY}"
@@ -252,8 +254,8 @@ def test_passages_are_delimited_data_and_an_injected_instruction_changes_nothing
     assert user.count("<passage id=") == user.count("</passage>") == len(passages)
     assert f'<passage id="{len(passages)}" outlet="Nowhere"' in user
     assert "‹/passage>" in user and '<passage id="99"' not in user  # no escape from its block
-    assert "HACKED" not in answer.text
-    assert answer.answerer.startswith("extractive (fallback:") and answer.text == extractive.text
+    assert "HACKED" not in answer_text(answer)
+    assert answer.answerer.startswith("extractive (fallback:") and answer.items == extractive.items
 
 
 def test_an_injected_sentence_citing_the_injection_is_removed(assistant, llm_settings, stub):
@@ -261,7 +263,7 @@ def test_an_injected_sentence_citing_the_injection_is_removed(assistant, llm_set
     extractive = answering.compose(QUESTION, passages, llm_settings.min_relevance)
     stub.enqueue(lambda r: reply(*GOOD)(r) + f" HACKED [{len(passages)}].")
     answer = answer_with_llm(QUESTION, passages, extractive, llm_settings)
-    assert answer.answerer == "llm" and "HACKED" not in answer.text
+    assert answer.answerer == "llm" and "HACKED" not in answer_text(answer)
     assert all(c.doc_id != "evil" for c in answer.citations)
 
 
@@ -290,7 +292,7 @@ def test_a_real_model_answers_one_question(corpus_index, assistant, monkeypatch)
 
     live = Settings(_env_file=None, data_dir=corpus_index[0].data_dir, answerer="llm")
     answer = Assistant(live, store=assistant.store).ask(QUESTION)
-    print(answer.answerer, answer.text, sep="\n")
+    print(answer.answerer, answer_text(answer), sep="\n")
     assert answer.found
     assert answer.answerer == "llm" or "too little" in answer.answerer  # the call itself worked
-    assert set(markers(answer.text)) == {c.number for c in answer.citations}
+    assert set(markers(answer)) == {c.number for c in answer.citations}

@@ -45,8 +45,9 @@ def test_a_country_filter_takes_the_names_people_use(assistant, alias):
 
 def test_a_country_no_document_is_about_is_named_not_just_not_found(assistant):
     answer = assistant.ask("Did they ban Huawei?", Filters(country="Narnia <@here>"))
-    assert not answer.found and "Narnia" in answer.text and "United Kingdom" in answer.text
-    assert "<@" not in answer.text  # the echoed name carries no markup
+    [said] = answer.items
+    assert answer.kind == "not_found" and "Narnia" in said.text and "United Kingdom" in said.text
+    assert "<@" not in said.text  # the echoed name carries no markup
 
 
 def test_date_range_filters_by_publication_date(assistant):
@@ -159,8 +160,8 @@ def test_a_narrow_filter_searches_among_the_ids_its_mask_allows(assistant, monke
 
 def test_a_when_answer_gives_the_date_of_the_decision(assistant):
     answer = assistant.ask("When did Canada ban Huawei and ZTE?")
-    assert answer.found and re.search(r"\b2022\b", answer.text.split("[1]")[0])
-    assert "19 May 2022" in answer.text
+    assert answer.found and re.search(r"\b2022\b", answer.items[0].text)
+    assert any("19 May 2022" in item.text for item in answer.items)
 
 
 def test_partial_dates_filter_by_their_whole_period():

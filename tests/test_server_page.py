@@ -91,6 +91,8 @@ def test_token_field_appears_when_the_api_needs_one(serve, page):
     page.click("#ask")
     page.wait_for_selector("#result:not([hidden])", timeout=30_000)
     assert "Cybersecurity" in page.inner_text("#answer")
+    page.click("#vote-up")  # the vote carries the token too
+    page.wait_for_selector("#vote-thanks", state="visible", timeout=30_000)
 
 
 def test_markup_in_passages_and_titles_is_shown_as_text(tmp_path, page):
@@ -129,3 +131,45 @@ def test_a_tab_is_one_conversation_and_shows_the_rewritten_question(serve, page)
     assert other.evaluate("sessionStorage.getItem('vendorban-conversation')") != \
         page.evaluate("sessionStorage.getItem('vendorban-conversation')")
     assert page.errors == []
+
+
+def test_a_speaker_answer_shows_its_heading_and_one_item_per_sentence(serve, page):
+    live = serve()
+    ask_in_page(page, f"{live.url}/", "What did Suga say?")
+    assert page.inner_text("#answer p").startswith("What Yoshihide Suga")
+    items = page.locator("#answer li")
+    assert items.count() >= 2
+    assert all(items.nth(i).locator("a.cite").count() == 1 for i in range(items.count()))
+
+
+def test_a_list_answer_shows_each_label(serve, page):
+    live = serve()
+    ask_in_page(page, f"{live.url}/", "Which countries have restricted Huawei?")
+    labels = page.locator("#answer li > strong").all_inner_texts()
+    assert len(labels) >= 4 and len(set(labels)) == len(labels)
+    assert page.locator("#answer li").count() == len(labels)
+
+
+def test_vote_buttons_record_the_vote_then_give_way_to_a_thank_you(serve, page, tmp_path):
+    live = serve(data_dir=tmp_path / "data")
+    ask_in_page(page, f"{live.url}/", "What did Suga say?")
+    assert page.locator("#vote-up").is_visible() and page.locator("#vote-down").is_visible()
+    assert page.locator("#vote-thanks").is_hidden()
+    page.click("#vote-down")
+    page.wait_for_selector("#vote-thanks", state="visible", timeout=30_000)
+    assert page.locator("#vote-up").is_hidden() and page.locator("#vote-down").is_hidden()
+    [vote] = live.services.usage.votes()
+    assert (vote.vote, vote.question, vote.platform) == ("down", "What did Suga say?", "api")
+    page.fill("#question", "Which countries have restricted Huawei?")  # same page, no reload
+    page.click("#ask")
+    page.wait_for_selector("#answer li > strong", timeout=30_000)
+    assert page.locator("#vote-up").is_visible()  # a new answer: its own buttons
+    assert page.locator("#vote-thanks").is_hidden()
+    assert page.errors == []
+
+
+def test_no_vote_buttons_when_the_server_records_no_answers(serve, page):
+    live = serve(log_questions=False)
+    ask_in_page(page, f"{live.url}/", "What did Suga say?")
+    assert "Cybersecurity" in page.inner_text("#answer")
+    assert page.locator("#vote").count() == 1 and page.locator("#vote").is_hidden()

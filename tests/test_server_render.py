@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from bot.core.types import NOT_FOUND, Answer, Citation
+from bot.core.types import NOT_FOUND, Citation
 from bot.server import render_markdown, render_slack
 from bot.server.commands import Reply, command_name, parse_request
 from bot.server.limits import RateLimiter, SeenSet, SeenSetFull
 from bot.server.mentions import ZWSP
+from tests.answer_helpers import not_found, prose
 
 HOSTILE = ("<!channel> <!here|here> <!everyone> @channel @here @everyone @all <@U123> "
            "<https://evil.example|click> [evil](https://evil.example) *bold* & <script>x</script>")
@@ -24,7 +25,8 @@ def citation(n: int, passage: str = "Some passage.", title: str = "A title",
 
 
 def answer(text: str, citations: list[Citation], found: bool = True) -> Reply:
-    return Reply("answer", answer=Answer("What happened?", text, citations, found))
+    made = prose(text, citations, "What happened?") if found else not_found("What happened?")
+    return Reply("answer", answer=made)
 
 
 def slack_text(message: dict) -> str:

@@ -13,11 +13,10 @@ from bot.core.filters import Filters
 from bot.core.timeline import (
     TimelineError,
     load_timeline,
-    numbered_sources,
     parse_timeline,
-    render_timeline,
     timeline,
 )
+from bot.render.timeline import numbered_sources, render_timeline
 from ingest.pipeline import ingest
 from ingest.sources import discover, load
 from tests.conftest import CORPUS

@@ -25,7 +25,7 @@ from bot.core.text import (
     salient_terms,
     stem,
 )
-from bot.core.types import NOT_FOUND, Answer, Passage
+from bot.core.types import NOT_FOUND, Answer, AnswerItem, Passage
 
 MAX_SENTENCES = 3
 SENTENCE_PASSAGES = 4  # passages whose sentences are considered for a direct answer
@@ -73,9 +73,9 @@ class Scored:
         return self.passage.text[self.start : self.end]
 
 
-def not_found(question: str) -> Answer:
-    """The fixed not-in-the-corpus answer, with no citations."""
-    return Answer(question=question, text=NOT_FOUND, citations=[], found=False)
+def not_found(question: str, text: str = NOT_FOUND) -> Answer:
+    """The not-in-the-corpus answer (the fixed sentence, else `text` saying why), no citations."""
+    return Answer(question, "not_found", [AnswerItem(text)])
 
 
 def unknown_country(question: str, country: str, known: Sequence[str]) -> Answer:
@@ -84,7 +84,7 @@ def unknown_country(question: str, country: str, known: Sequence[str]) -> Answer
     shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
     text = (f"No document in the corpus is about the country {asked!r}. "
             f"Countries it covers: {shown or 'none'}.")
-    return Answer(question=question, text=text, citations=[], found=False)
+    return not_found(question, text)
 
 
 _MONTH_WORDS = frozenset(stem(m) for m in """january february march april may june july august
@@ -251,14 +251,9 @@ def compose(question: str, passages: Sequence[Passage], min_relevance: float,
     if chronological:
         chosen.sort(key=lambda s: (s.passage.published, s.passage.start + s.start))
     book = CitationBook()
-    sentences = [(s.text, [book.cite(s.passage)]) for s in chosen]
-    dated = chronological and len({s.passage.published for s in chosen}) > 1
-    parts = []
-    for s, (text, nums) in zip(chosen, sentences, strict=True):
-        prefix = f"({s.passage.published or 'undated'}) " if dated else ""
-        parts.append(f"{prefix}{text} [{nums[0]}]")
-    return Answer(question=question, text=" ".join(parts), citations=book.citations, found=True,
-                  sentences=sentences)
+    items = [AnswerItem(s.text, (book.cite(s.passage),),
+                        date=s.passage.published if chronological else "") for s in chosen]
+    return Answer(question, "fact", items, book.citations)
 
 
 def matches_specifics(question: str, chosen: Sequence[Scored]) -> bool:
@@ -412,14 +407,12 @@ def compose_list(question: str, passages: Sequence[Passage]) -> Answer:
         return not_found(question)
     items = list(lines.items()) if by_country else sorted(lines.items())
     book = CitationBook()
-    sentences, rendered = [], []
-    for label, s in items:
-        number = book.cite(s.passage)
-        sentences.append((s.text, [number]))
-        shown = label if by_country else (s.passage.published or "undated")
-        rendered.append(f"- {shown}: {s.text} [{number}]")
-    return Answer(question=question, text="\n".join(rendered), citations=book.citations,
-                  found=True, sentences=sentences)
+    if by_country:
+        return Answer(question, "list", [AnswerItem(s.text, (book.cite(s.passage),), label=label)
+                                         for label, s in items], book.citations)
+    return Answer(question, "timeline", [
+        AnswerItem(s.text, (book.cite(s.passage),), date=s.passage.published,
+                   label=s.passage.published or "undated") for _, s in items], book.citations)
 
 
 def compose_people(question: str, passages: Sequence[Passage]) -> Answer:
@@ -436,13 +429,9 @@ def compose_people(question: str, passages: Sequence[Passage]) -> Answer:
     if not lines:
         return compose(question, passages, -1.0)
     book = CitationBook()
-    sentences, rendered = [], []
-    for who, s in lines.items():
-        number = book.cite(s.passage)
-        sentences.append((s.text, [number]))
-        rendered.append(f"- {who}: {s.text} [{number}]")
-    return Answer(question=question, text="\n".join(rendered), citations=book.citations,
-                  found=True, sentences=sentences)
+    return Answer(question, "list", [AnswerItem(s.text, (book.cite(s.passage),), speaker=who,
+                                                label=who) for who, s in lines.items()],
+                  book.citations)
 
 
 def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, int, int]],
@@ -451,17 +440,12 @@ def compose_speaker(question: str, speaker: str, spans: Sequence[tuple[Passage, 
     if not spans:
         return not_found(question)
     book = CitationBook()
-    lines, quotes, sentences = [], [], []
+    items, quotes = [], []
     for p, s, e in spans[:MAX_SPEAKER_SENTENCES]:
         sentence = p.text[s:e]
-        number = book.cite(p)
+        items.append(AnswerItem(sentence, (book.cite(p),), speaker=speaker, role=role,
+                                date=p.published))
         for quote in extract_quotes(sentence, speaker, p.chunk_id, p.start + s):
             if quote.text in p.text:  # verified before it is shown
                 quotes.append(quote)
-        date = f" ({p.published})" if p.published else ""
-        lines.append(f"- {sentence} [{number}]{date}")
-        sentences.append((sentence, [number]))
-    who = f"{speaker} ({role})" if role else speaker
-    text = f"What {who} said, according to the corpus:\n" + "\n".join(lines)
-    return Answer(question=question, text=text, citations=book.citations, found=True,
-                  quotes=quotes, sentences=sentences)
+    return Answer(question, "speaker", items, book.citations, quotes=quotes)

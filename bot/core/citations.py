@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.types import Answer, Citation, Passage
+from bot.core.types import Citation, Passage
 
 
 class CitationBook:
@@ -26,54 +26,3 @@ class CitationBook:
     @property
     def citations(self) -> list[Citation]:
         return sorted(self._by_chunk.values(), key=lambda c: c.number)
-
-
-def source_detail(c: Citation) -> str:
-    """"outlet, date[, p. N]" of a source (every front end shows it beside the title)."""
-    detail = ", ".join(x for x in (c.outlet, c.published or "undated") if x)
-    return f"{detail}, p. {c.page}" if c.page else detail
-
-
-def also_in(c: Citation) -> str:
-    """"; also in A, B" for a passage syndicated by other outlets, else ""."""
-    if not c.also_in:
-        return ""
-    return "; also in " + ", ".join(str(a.get("outlet") or a.get("title")) for a in c.also_in)
-
-
-def source_line(c: Citation) -> str:
-    """One line describing a source: title, outlet, date, page, link."""
-    return f"{c.title or '(untitled)'} ({source_detail(c)}){also_in(c)} {c.link}".strip()
-
-
-def render_text(answer: Answer) -> str:
-    """Plain-text rendering for the terminal: the answer, then the numbered sources."""
-    if not answer.found:
-        return answer.text
-    lines = [answer.text, "", "Sources:"]
-    lines += [f"[{c.number}] {source_line(c)}" for c in answer.citations]
-    return "\n".join(lines)
-
-
-def answer_to_dict(answer: Answer) -> dict:
-    """JSON-ready form of an answer (API, --json)."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "found": answer.found,
-        "answerer": answer.answerer,
-        "citations": [
-            {
-                "number": c.number, "document": c.doc_id, "chunk": c.chunk_id, "title": c.title,
-                "outlet": c.outlet, "published": c.published, "url": c.url, "source": c.source,
-                "page": c.page, "passage": c.passage, "start": c.start, "end": c.end,
-                "also_in": c.also_in,
-            }
-            for c in answer.citations
-        ],
-        "quotes": [
-            {"speaker": q.speaker, "text": q.text, "chunk": q.chunk_id, "start": q.start,
-             "end": q.end}
-            for q in answer.quotes
-        ],
-    }

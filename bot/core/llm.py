@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.citations import CitationBook
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
-from bot.core.types import NOT_FOUND, Answer, Passage
+from bot.core.types import NOT_FOUND, Answer, AnswerItem, Passage
 from bot.core.verify import Verdict, clean_output, verify
 
 if TYPE_CHECKING:
@@ -174,10 +174,7 @@ def answer_with_llm(question: str, passages: Sequence[Passage], extractive: Answ
 
 def verified_answer(question: str, passages: Sequence[Passage], verdict: Verdict) -> Answer:
     """The surviving sentences, their citations renumbered 1..n in order of first use."""
-    book, sentences = CitationBook(), []
-    for text, numbers in verdict.kept:
-        cited = list(dict.fromkeys(book.cite(passages[n - 1]) for n in numbers))
-        sentences.append((text, cited))
-    text = " ".join(f"{s} " + "".join(f"[{n}]" for n in nums) for s, nums in sentences)
-    return Answer(question=question, text=text, citations=book.citations, found=True,
-                  answerer="llm", sentences=sentences)
+    book = CitationBook()
+    items = [AnswerItem(text, tuple(dict.fromkeys(book.cite(passages[n - 1]) for n in numbers)))
+             for text, numbers in verdict.kept]
+    return Answer(question, "fact", items, book.citations, answerer="llm")

@@ -1,15 +1,12 @@
-"""The timeline of measures: the entry schema, reading entries back from the index, rendering.
+"""The timeline of measures: the entry schema and reading entries back from the index.
 
 For front ends: `timeline(assistant, country)` gives the entries (oldest first) and
-`render_timeline(entries)` a plain-text list with [n] markers and numbered sources;
-`numbered_sources(entries)` gives the numbers and sources to render in another markup. Call
-`assistant.ensure_ready()` first to turn an empty index into the usual EmptyIndexError; an index
-without timeline documents gives an empty list.
+`bot.render.timeline` renders them. Call `assistant.ensure_ready()` first to turn an empty index
+into the usual EmptyIndexError; an index without timeline documents gives an empty list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
@@ -138,33 +135,3 @@ def timeline(index: CachedRecords | StoreRecords, country: str | None = None,
 def entry_from_record(doc_id: str, record: DocumentRecord) -> TimelineEntry:
     """The entry stored with a timeline document's record."""
     return TimelineEntry.model_validate({**(record.timeline or {}), "doc_id": doc_id})
-
-
-def numbered_sources(
-    entries: Sequence[TimelineEntry],
-) -> tuple[list[int], list[tuple[int, str, str]]]:
-    """(the source number of each entry, [(number, source, url)]); one number per distinct URL."""
-    numbers: dict[str, int] = {}
-    sources: list[tuple[int, str, str]] = []
-    for e in entries:
-        if e.source_url not in numbers:
-            numbers[e.source_url] = len(numbers) + 1
-            sources.append((numbers[e.source_url], e.source, e.source_url))
-    return [numbers[e.source_url] for e in entries], sources
-
-
-def entry_line(entry: TimelineEntry) -> str:
-    """One entry: "2020-07-14  United Kingdom, UK government (DCMS): ... (announced; Huawei)"."""
-    detail = "; ".join([entry.status, *([", ".join(entry.vendors)] if entry.vendors else [])])
-    return (f"{entry.date.isoformat()}  {entry.country}, {entry.body}: "
-            f"{entry.measure.rstrip('.')} ({detail})")
-
-
-def render_timeline(entries: Sequence[TimelineEntry]) -> str:
-    """Plain text: one dated line per entry with an [n] marker, then the numbered sources."""
-    if not entries:
-        return "No timeline entries found."
-    numbers, sources = numbered_sources(entries)
-    lines = [f"{entry_line(e)} [{n}]" for e, n in zip(entries, numbers, strict=True)]
-    lines += ["", "Sources:"] + [f"[{n}] {source} {url}" for n, source, url in sources]
-    return "\n".join(lines)

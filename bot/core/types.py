@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.dates import PartialDate
 from bot.core.schema import ChunkMeta
@@ -111,17 +111,39 @@ class Citation:
         return self.url or self.source
 
 
+AnswerKind = Literal["fact", "list", "timeline", "speaker", "not_found"]
+"""fact: sentences answering the question; list: one item per country or person (`label`);
+timeline: one item per dated measure (`label` the date); speaker: one person's words;
+not_found: the corpus does not say (the item is the sentence saying so)."""
+
+
+@dataclass(frozen=True)
+class AnswerItem:
+    """One statement of an answer: its words and the numbers of the citations vouching for them."""
+
+    text: str
+    citations: tuple[int, ...] = ()
+    speaker: str = ""  # whose words these are (speaker answers, people lists)
+    role: str = ""  # the speaker's role as the texts give it
+    date: str = ""  # the source's date, when the answer is dated (timelines, speaker's words)
+    label: str = ""  # a list item's label: the country, person or date it is about
+
+
 @dataclass
 class Answer:
-    """An answer whose sentences carry [n] markers pointing into `citations`."""
+    """An answer made of items, each citing numbers of `citations`; rendered by `bot.render`."""
 
     question: str
-    text: str
-    citations: list[Citation]
-    found: bool
+    kind: AnswerKind
+    items: list[AnswerItem]
+    citations: list[Citation] = field(default_factory=list)
     answerer: str = "extractive"
     quotes: list[Quote] = field(default_factory=list)
-    sentences: list[tuple[str, list[int]]] = field(default_factory=list)  # (sentence, [n...])
+
+    @property
+    def found(self) -> bool:
+        """False when the corpus does not answer the question."""
+        return self.kind != "not_found"
 
 
 NOT_FOUND = "I could not find an answer to that in the corpus."

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.config import Settings
 from bot.core.types import Answer
+from bot.render.text import answer_text
 
 if TYPE_CHECKING:  # the assistant pulls in the model and the index: not needed to read the log
     from bot.core.assistant import Assistant
@@ -143,7 +144,7 @@ class UsageLog:
             with self._connect() as db:
                 db.execute("INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)",
                            (answer_id, now, platform, self.hash_user(platform, user), question,
-                            normalise_question(question), answer.text[:MAX_ANSWER_CHARS],
+                            normalise_question(question), answer_text(answer)[:MAX_ANSWER_CHARS],
                             int(answer.found), json.dumps(chunks), round(latency * 1000)))
                 self._prune(db, now)
         except Exception:  # a full disk or a locked file must not cost the user the answer

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from bot.core.types import Answer, Citation
+from bot.render.text import answer_parts, answer_text, separator
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -34,7 +35,6 @@ ABOUT_TEXT = ("I answer questions about government bans and restrictions on tele
               "(Huawei, ZTE and others) from a corpus of news articles and official statements. "
               "Every claim carries a numbered source; when the corpus does not say, I say so.")
 _BOUNDARY = re.compile(r"(?<=[.!?\]”\"])\s+(?!\[\d)")  # never split a sentence from its [n]
-_MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#])")  # every character Discord's Markdown acts on
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 
@@ -137,20 +137,41 @@ def source_fields(citations: Sequence[Citation]) -> list[dict]:
     return fields
 
 
+def description_of(answer: Answer, limit: int) -> tuple[str, set[int] | None]:
+    """The answer's text within `limit` units: whole pieces (heading, items) while they fit,
+    with a note when some were left out; (text, the citation numbers kept, None if all)."""
+    text = plain(answer_text(answer))
+    if units(text) <= limit:
+        return text, None
+    room, joiner = limit - units(SHORTENED_NOTE), separator(answer)
+    kept: list[str] = []
+    numbers: set[int] = set()
+    for part, cited in answer_parts(answer):
+        shown = plain(part)
+        if units(joiner.join([*kept, shown])) > room:
+            break
+        kept.append(shown)
+        numbers.update(cited)
+    if not kept:  # the first piece alone is longer than the room: cut inside it
+        text, _ = shorten(plain(answer_parts(answer)[0][0]), limit)
+        return text, set(answer_parts(answer)[0][1])
+    return joiner.join(kept).rstrip() + SHORTENED_NOTE, numbers
+
+
 def render_answer(answer: Answer) -> dict:
     """The answer as one embed: text with [n] markers, then the numbered sources."""
     title = clip(plain(answer.question), TITLE_MAX)
     if not answer.found:
-        return message([{"title": title, "description": clip(plain(answer.text),
+        return message([{"title": title, "description": clip(plain(answer_text(answer)),
                                                             DESCRIPTION_MAX),
                          "color": COLOR_NOT_FOUND}])
     fields = source_fields(answer.citations)
     room = EMBED_TOTAL_MAX - units(title) - FOOTER_BUDGET
     room -= sum(units(f["name"]) + units(f["value"]) for f in fields)
-    description, cut = shorten(plain(answer.text), min(DESCRIPTION_MAX, room))
-    if cut:  # list only the sources the kept text still cites
-        kept = {int(n) for n in _MARKER.findall(description)}
-        fields = [f for f in fields if int(_MARKER.match(f["name"]).group(1)) in kept]
+    description, kept = description_of(answer, min(DESCRIPTION_MAX, room))
+    if kept is not None:  # list only the sources the kept text still cites
+        listed = sorted(answer.citations, key=lambda c: c.number)[:len(fields)]
+        fields = [f for f, c in zip(fields, listed, strict=True) if c.number in kept]
     hidden = len(answer.citations) - len(fields)
     footer = f"{len(answer.citations)} source(s) from the vendorban corpus"
     if hidden > 0:

@@ -1,10 +1,11 @@
 """Mechanical, reproducible judgement of answers against the gold set.
 
-Support of a sentence by a cited passage: the sentence (markers and list labels removed) is an
-exact substring of the passage (extractive answers), or it shares at least 60% of its content
-terms with the passage and their embeddings have cosine >= 0.6 (paraphrases from an LLM answerer).
-Key facts: a fact is present when any of its alternatives appears in the answer text
+Support of an answer item by a cited passage: the item's words are an exact substring of the
+passage (extractive answers), or they share at least 60% of their content terms with the passage
+and their embeddings have cosine >= 0.6 (paraphrases from an LLM answerer).
+Key facts: a fact is present when any of its alternatives appears in the answer's text as shown
 (case-insensitive, whitespace-normalised, "per cent" spelled as "%").
+A wrong speaker: a speaker answer's items, or a quote, given to someone other than the one asked.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 from bot.core.text import content_terms, normalise_for_match
 from bot.core.types import Answer, Passage
 from bot.evaluation.gold import GoldItem
+from bot.render.text import answer_text
 
-MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 Embed = Callable[[list[str]], "object"]
 
 
@@ -38,15 +39,9 @@ def fact_present(alternatives: Sequence[str], text: str) -> bool:
     return any(normalise(alt) in haystack for alt in alternatives)
 
 
-def clean_sentence(sentence: str) -> str:
-    """A sentence without [n] markers, list bullets and date prefixes."""
-    sentence = MARKERS.sub("", sentence).strip()
-    return re.sub(r"^(?:-\s+)?(?:\([\d-]+\)\s+)?", "", sentence).strip()
-
-
 def supports(sentence: str, passage: str, embed: Embed | None = None) -> bool:
     """The passage supports the sentence (see module docstring)."""
-    sentence = clean_sentence(sentence)
+    sentence = sentence.strip()
     if not sentence:
         return False
     if normalise(sentence) in normalise(passage):
@@ -95,17 +90,18 @@ def judge(item: GoldItem, answer: Answer, retrieved: Sequence[Passage], seconds:
     result.rank = next((i + 1 for i, p in enumerate(retrieved) if doc_matches(p, item.docs)), None)
     if not answer.found:
         return result
-    result.facts_found = sum(fact_present(f, answer.text) for f in item.key_facts)
+    result.facts_found = sum(fact_present(f, answer_text(answer)) for f in item.key_facts)
     passages = {c.number: c.passage for c in answer.citations}
-    for sentence, numbers in answer.sentences:
+    for said in answer.items:
         result.sentences += 1
-        verdicts = [supports(sentence, passages[n], embed) for n in numbers if n in passages]
+        verdicts = [supports(said.text, passages[n], embed) for n in said.citations
+                    if n in passages]
         result.cited_pairs += len(verdicts)
         result.supported_pairs += sum(verdicts)
         result.supported_sentences += any(verdicts)
     if item.type == "what_said" and item.speaker:
-        header = answer.text.split("\n", 1)[0]
-        result.wrong_speaker += int(header.startswith("What ") and item.speaker not in header)
+        result.wrong_speaker += int(answer.kind == "speaker" and any(
+            item.speaker not in said.speaker for said in answer.items))
         result.wrong_speaker += sum(q.speaker != item.speaker for q in answer.quotes)
     return result
 

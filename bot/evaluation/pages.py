@@ -20,9 +20,10 @@ import yaml
 from bot.core.attribution import attribute
 from bot.core.dates import parse_partial_date
 from bot.core.schema import decode_chunk
-from bot.core.types import Answer, Citation, Document
+from bot.core.types import Answer, AnswerItem, Citation, Document
 from bot.evaluation.gold import GoldItem, load_gold
 from bot.evaluation.metrics import ItemResult, fact_present
+from bot.render.text import answer_text
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "eval" / "pages"
 
@@ -95,7 +96,8 @@ def page_metrics(results: Sequence[ItemResult]) -> dict:
     unanswerable = [r for r in results if not r.item.answerable]
 
     def has_fact(r: ItemResult) -> bool:
-        return r.answer.found and any(fact_present(f, r.answer.text) for f in r.item.key_facts)
+        shown = answer_text(r.answer)
+        return r.answer.found and any(fact_present(f, shown) for f in r.item.key_facts)
 
     def ratio(n: int, d: int) -> float:
         return round(n / d, 4) if d else 1.0
@@ -117,13 +119,13 @@ def naive_answer(question: str, db: object) -> Answer:
     """The baseline: the top chunk of a plain similarity search, shown as the answer."""
     docs = db.similarity_search(question, k=1)  # type: ignore[attr-defined]
     if not docs:
-        return Answer(question, "", [], found=False, answerer="naive top chunk")
+        return Answer(question, "not_found", [AnswerItem("")], answerer="naive top chunk")
     doc = docs[0]
     meta = decode_chunk(doc.metadata)  # LangChain reads the project's own collection
     citation = Citation(1, meta.doc_id, "", meta.title, meta.outlet, meta.published_text,
                         meta.url, meta.source, doc.page_content, 0, len(doc.page_content))
-    return Answer(question, doc.page_content, [citation], found=True,
-                  answerer="naive top chunk", sentences=[(doc.page_content, [1])])
+    return Answer(question, "fact", [AnswerItem(doc.page_content, (1,))], [citation],
+                  answerer="naive top chunk")
 
 
 # ---- the attribution set: quotations from the pages with their speakers

@@ -9,10 +9,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.core.citations import answer_to_dict
 from bot.core.conversation_store import CONVERSATION_ID, ask_followup
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
+from bot.core.types import AnswerKind
+from bot.render.data import answer_to_dict
 from bot.server.feedback import add_feedback_route
 from bot.server.limits import RateLimiter
 from bot.server.services import Services
@@ -78,6 +79,17 @@ class CitationOut(BaseModel):
     also_in: list[dict]
 
 
+class ItemOut(BaseModel):
+    """One statement of the answer, with the numbers of the citations that vouch for it."""
+
+    text: str
+    citations: list[int]
+    speaker: str = Field(description="Whose words these are (speaker answers, people lists).")
+    role: str = Field(description="The speaker's role as the texts give it.")
+    date: str = Field(description="The source's date, when the answer is dated.")
+    label: str = Field(description="A list item's label: the country, person or date.")
+
+
 class QuoteOut(BaseModel):
     """Verbatim words of a speaker, with document offsets."""
 
@@ -89,11 +101,15 @@ class QuoteOut(BaseModel):
 
 
 class AskResponse(BaseModel):
-    """An answer whose [n] markers point into `citations`; `found` false: not in the corpus."""
+    """An answer: `items` (each citing numbers of `citations`) and `answer`, the same as plain
+    text with [n] markers; `found` false: not in the corpus."""
 
     question: str
     answer: str
     found: bool
+    kind: AnswerKind
+    heading: str = Field(description="The line shown above the items (speaker answers), or \"\".")
+    items: list[ItemOut]
     answerer: str
     citations: list[CitationOut]
     quotes: list[QuoteOut]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from bot.core.citations import also_in, source_detail
 from bot.core.types import Citation
+from bot.render.text import also_in, answer_text, source_detail
 from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
 
@@ -47,7 +47,7 @@ def _fit(head: list[str], items: list[str], what: str) -> str:
 def _answer(reply: Reply) -> str:
     answer = reply.answer
     assert answer is not None
-    head = [f"**Question:** {escape(answer.question)}", "", escape(answer.text)]
+    head = [f"**Question:** {escape(answer.question)}", "", escape(answer_text(answer))]
     if not answer.found:
         return "\n".join(head)
     head[-1] = head[-1][: MAX_POST_CHARS // 2]  # the sources keep at least half the post

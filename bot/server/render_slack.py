@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from bot.core.citations import also_in, source_detail
 from bot.core.types import Citation
+from bot.render.text import also_in, answer_text, source_detail
 from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
 
@@ -93,10 +93,11 @@ def _answer(reply: Reply, out: _Blocks) -> str:
                     f"*Read as:* {escape(_cut(answer.question, MAX_QUESTION_CHARS))}")
     else:
         out.context(f"*Question:* {escape(_cut(answer.question, MAX_QUESTION_CHARS))}")
-    for group in _pack(escape(answer.text).splitlines()):
+    text = answer_text(answer)
+    for group in _pack(escape(text).splitlines()):
         out.section("\n".join(group), reserve=2)
     if not answer.found:
-        return escape(answer.text)
+        return escape(text)
     out.divider()
     out.section("*Sources*")
     for i, c in enumerate(answer.citations):
@@ -106,7 +107,7 @@ def _answer(reply: Reply, out: _Blocks) -> str:
             break
     lines = [f"[{c.number}] {c.title} ({c.outlet}, {c.published or 'undated'}) {c.link}"
              for c in answer.citations]
-    return escape("\n".join([answer.text, "", "Sources:", *lines]))
+    return escape("\n".join([text, "", "Sources:", *lines]))
 
 
 def _sources(reply: Reply, out: _Blocks) -> str:
