@@ -5,7 +5,7 @@ Subscriptions live in `subscriptions.json` in the data directory (written atomic
 URL obeys the fetch's address policy when it is added and again at every delivery, which connects
 through `ingest.fetch`'s guarded transport (to exactly the address it checked). A delivery is
 retried only when it certainly did not arrive (no connection) or the receiver said it failed
-(5xx, 408, 429), as in `bot/server/delivery.py`: a post that timed out once sent may have been
+(5xx, 408, 429), as in `bot/chat/delivery.py`: a post that timed out once sent may have been
 delivered, and sending it again would post the same alert twice.
 """
 

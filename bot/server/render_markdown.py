@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+from bot.chat.dispatch import HELP_LINES, Reply
 from bot.core.citations import also_in, source_detail
 from bot.core.types import Citation
-from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
 
 MAX_POST_CHARS = 16_383

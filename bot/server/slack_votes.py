@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 
+from bot.chat.services import Services
 from bot.core.usage import VOTE_THANKS as THANKS
 from bot.core.usage import VOTE_UNKNOWN as NOT_ON_RECORD
 from bot.server.forms import parse_form
 from bot.server.render_slack import MAX_BLOCKS, MAX_FALLBACK_CHARS, VOTE_ACTIONS
-from bot.server.services import Services
 
 log = logging.getLogger(__name__)
 _ANSWER_ID = re.compile(r"[\w-]{1,128}")  # what UsageLog.record hands out, with room to spare

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 
-from bot.server.commands import Reply, command_name, execute, immediate_reply, parse_request
-from bot.server.services import Services
-from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
+from bot.chat.dispatch import (
+    Reply,
+    command_name,
+    execute,
+    immediate_reply,
+    parse_request,
+    rate_key,
+    too_fast,
+)
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 Render = Callable[[Reply, str], dict]
 
@@ -18,10 +25,9 @@ def answer_slash_command(services: Services, workload: Workload, form: Mapping[s
     """The immediate response; a question's answer is posted to `response_url` after it (or, when
     the server restarts first, a reply asking the user to ask again)."""
     command = command_name(form.get("command", ""))
-    wait = services.limiter.hit(f"{platform}:{form.get('team_id', '')}:{form['user_id']}")
+    wait = services.limiter.hit(rate_key(platform, form.get("team_id", ""), form["user_id"]))
     if wait:
-        return {"response_type": "ephemeral",
-                "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
+        return {"response_type": "ephemeral", "text": too_fast(wait)}
     chat = parse_request(form.get("text", ""))
     chat.platform, chat.user = platform, f"{form.get('team_id', '')}:{form['user_id']}"
     ready = immediate_reply(chat, services.settings.max_question_chars)

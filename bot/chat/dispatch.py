@@ -1,8 +1,11 @@
-"""Chat sub-commands shared by the Slack and Mattermost adapters: read the text, call the core."""
+"""The one command dispatcher of the chat front ends: a `ChatRequest` (from Slack or Mattermost
+text, or a Discord command's options) runs against the core and comes back as a `Reply`, which
+each front end renders for its platform."""
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -10,6 +13,7 @@ from bot.core.assistant import Assistant
 from bot.core.conversation_store import Conversations, ask_followup, valid_conversation_id
 from bot.core.errors import BotError
 from bot.core.questions import clean_question
+from bot.core.retrieval import Filters
 from bot.core.types import Answer
 from bot.core.usage import UsageLog, ask_recorded
 
@@ -22,6 +26,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("quote <speaker> [about <topic>]", "what a person said, verbatim and cited"),
     ("help", "show this help"),
 )
+UNEXPECTED = "Sorry, something went wrong on our side; please try again later."
 SUBCOMMANDS = ("help", "sources", "quote")
 _COMMAND_LIKE = re.compile(r"^[a-z][a-z_-]*$")  # one lowercase word: a sub-command, not a question
 
@@ -30,28 +35,52 @@ _COMMAND_LIKE = re.compile(r"^[a-z][a-z_-]*$")  # one lowercase word: a sub-comm
 class ChatRequest:
     """What a chat message asks for."""
 
-    action: str  # "ask", "sources", "quote" or "help"
-    argument: str = ""
+    action: str  # "ask", "sources", "quote", "about" or "help"
+    argument: str = ""  # the question, the speaker or the sources search
     public: bool = False
     note: str = ""  # shown above the help, e.g. "Unknown command `foo`."
-    platform: str = ""  # "slack" or "mattermost", and the asker (hashed when recorded): usage log
-    user: str = ""
+    platform: str = ""  # "slack", "mattermost" or "discord", and the asker (hashed when
+    user: str = ""  # recorded): the usage log
     conversation: str = ""  # a thread's id: a question in it is a follow-up of the earlier ones
+    country: str = ""  # filters of a question (Discord's options)
+    vendor: str = ""
+    topic: str = ""  # a quote's "about"
+    page: int = 1  # which page of sources, `page_size` to a page
+    page_size: int = MAX_SOURCES
+
+    def filters(self) -> Filters | None:
+        """The question's filters, None when it has none."""
+        if not (self.country or self.vendor):
+            return None
+        return Filters(country=self.country or None, vendor=self.vendor or None)
 
 
 @dataclass
 class Reply:
     """What to show the user, before rendering for a platform."""
 
-    kind: str  # "answer", "sources", "help" or "error"
+    kind: str  # "answer", "sources", "about", "help" or "error"
     answer: Answer | None = None
     sources: list[dict] = field(default_factory=list)
     total_sources: int = 0
+    page: int = 1
+    pages: int = 1
+    stats: dict = field(default_factory=dict)  # "about": what the index holds
     search: str = ""
     message: str = ""
     public: bool = False
     answer_id: str | None = None  # the recorded answer's id: what a vote button refers to
     asked: str = ""  # the question as typed, when a follow-up was answered as a rewritten one
+
+
+def too_fast(wait: float) -> str:
+    """What a user over the rate limit reads, on every platform."""
+    return f"You are asking too fast; try again in {max(1, math.ceil(wait))} s."
+
+
+def rate_key(platform: str, team: str, user: str) -> str:
+    """The rate limiter's key for one user on one platform (Discord users have no team)."""
+    return f"{platform}:{team}:{user}"
 
 
 def command_name(raw: str) -> str:
@@ -95,34 +124,45 @@ def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None =
     """Run a request against the core (blocking: call it from a worker thread)."""
     try:
         if request.action == "sources":
-            rows = assistant.sources(request.argument or None)
-            return Reply("sources", sources=rows[:MAX_SOURCES], total_sources=len(rows),
-                         search=request.argument, public=request.public)
+            return _sources(assistant, request)
+        if request.action == "about":
+            return Reply("about", stats=assistant.stats(), public=request.public)
         if request.action == "quote":
             speaker, _, about = request.argument.partition(" about ")
-            answer = assistant.quote(speaker.strip(), about.strip() or None)
+            answer = assistant.quote(speaker.strip(), request.topic or about.strip() or None)
             return Reply("answer", answer=answer, public=request.public)
         if request.action == "ask" and usage and conversations and request.conversation:
             return _follow_up(assistant, request, usage, conversations)
         if request.action == "ask":
-            answer, answer_id = (ask_recorded(assistant, usage, request.argument, None,
-                                              request.platform, request.user) if usage
-                                 else (assistant.ask(request.argument), None))
+            answer, answer_id = (ask_recorded(assistant, usage, request.argument,
+                                              request.filters(), request.platform, request.user)
+                                 if usage else (assistant.ask(request.argument,
+                                                              request.filters()), None))
             return Reply("answer", answer=answer, public=request.public, answer_id=answer_id)
         return Reply("help", message=request.note)
     except BotError as exc:
         return Reply("error", message=str(exc))
     except Exception:
         log.exception("chat request failed (%s)", request.action)
-        return Reply("error", message="Something went wrong on our side; please try again later.")
+        return Reply("error", message=UNEXPECTED)
+
+
+def _sources(assistant: Assistant, request: ChatRequest) -> Reply:
+    """One page of the documents in the index (the first `page_size` when not paged)."""
+    rows = assistant.sources(request.argument or None)
+    size = max(1, request.page_size)
+    pages = max(1, math.ceil(len(rows) / size))
+    page = min(max(1, request.page), pages)
+    return Reply("sources", sources=rows[(page - 1) * size: page * size], total_sources=len(rows),
+                 search=request.argument, public=request.public, page=page, pages=pages)
 
 
 def _follow_up(assistant: Assistant, request: ChatRequest, usage: UsageLog,
                conversations: Conversations) -> Reply:
     """A question in a thread: answered as the standalone question it stands for."""
     answer, answer_id, turn = ask_followup(assistant, usage, conversations, request.conversation,
-                                           request.argument, None, request.platform,
-                                           request.user)
+                                           request.argument, request.filters(),
+                                           request.platform, request.user)
     asked = turn.question if turn.standalone != turn.question else ""
     return Reply("answer", answer=answer, public=request.public, answer_id=answer_id, asked=asked)
 
