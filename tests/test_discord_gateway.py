@@ -207,12 +207,12 @@ def test_the_event_loop_keeps_ticking_while_an_answer_is_computed(assistant, mon
     assert max(gaps) < 0.25
 
 
-def test_the_client_needs_no_privileged_intents_and_registers_four_commands(settings):
+def test_the_client_needs_no_privileged_intents_and_registers_six_commands(settings):
     client = build_client(Services(settings, assistant=None))
     assert not (client.intents.members or client.intents.presences or
                 client.intents.message_content)
-    assert sorted(c.name for c in client.tree.get_commands()) == ["about", "ask", "quote",
-                                                                  "sources"]
+    assert sorted(c.name for c in client.tree.get_commands()) == [
+        "about", "ask", "quote", "sources", "subscribe", "unsubscribe"]
     for c in client.tree.get_commands():
         data = c.to_dict(client.tree)
         assert 1 <= len(data["description"]) <= 100

@@ -141,14 +141,14 @@ def test_over_the_shared_rate_limit_discord_py_answers_at_once_and_privately(cli
 
 
 @pytest.mark.parametrize("guild", ["", "31337"])
-def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpus_index,
+def test_sync_registers_the_commands_to_the_guild_or_globally(client, corpus_index,
                                                                    discord_api, guild):
     from bot.discord_bot.gateway import sync_commands
 
     settings = corpus_index[0].model_copy(update={"discord_token": SecretStr("test-token"),
                                                   "discord_guild_id": guild})
     names, target = asyncio.run(sync_commands(Services(settings, corpus_index[1])))
-    assert sorted(names) == ["about", "ask", "quote", "sources"]
+    assert sorted(names) == ["about", "ask", "quote", "sources", "subscribe", "unsubscribe"]
     path = f"/api/v10/applications/{APP_ID}/" + (f"guilds/{guild}/commands" if guild else
                                                  "commands")
     [put] = discord_api.requests_for(path, 1)

@@ -8,8 +8,10 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.assistant import Assistant
+from bot.core.config import Settings
 from bot.core.conversation_store import Conversations, ask_followup, valid_conversation_id
 from bot.core.errors import BotError
 from bot.core.questions import clean_question
@@ -17,17 +19,25 @@ from bot.core.retrieval import Filters
 from bot.core.types import Answer
 from bot.core.usage import UsageLog, ask_recorded
 
+if TYPE_CHECKING:
+    from ingest.alerts import Subscriptions
+
 log = logging.getLogger(__name__)
+MAX_FILTER_CHARS = 60  # a country or vendor name
 MAX_SOURCES = 40  # a listing beyond this is cut by the renderers anyway
 HELP_LINES: tuple[tuple[str, str], ...] = (
     ("<question>", "answer a question from the corpus, with sources (only you see it)"),
     ("public <question>", "answer in the channel, for everyone to see"),
     ("sources [search]", "list the documents in the index, optionally matching words"),
     ("quote <speaker> [about <topic>]", "what a person said, verbatim and cited"),
+    ("subscribe [country]", "post new documents (about a country) to this channel"),
+    ("unsubscribe [country|id]", "stop this channel's alerts (all, or one)"),
+    ("subscriptions", "list this channel's alerts"),
     ("help", "show this help"),
 )
+CHANNEL_ACTIONS = ("subscribe", "unsubscribe", "subscriptions")  # alerts to the asking channel
 UNEXPECTED = "Sorry, something went wrong on our side; please try again later."
-SUBCOMMANDS = ("help", "sources", "quote")
+SUBCOMMANDS = ("help", "sources", "quote", *CHANNEL_ACTIONS)
 _COMMAND_LIKE = re.compile(r"^[a-z][a-z_-]*$")  # one lowercase word: a sub-command, not a question
 
 
@@ -35,7 +45,7 @@ _COMMAND_LIKE = re.compile(r"^[a-z][a-z_-]*$")  # one lowercase word: a sub-comm
 class ChatRequest:
     """What a chat message asks for."""
 
-    action: str  # "ask", "sources", "quote", "about" or "help"
+    action: str  # "ask", "sources", "quote", "about", "help" or one of CHANNEL_ACTIONS
     argument: str = ""  # the question, the speaker or the sources search
     public: bool = False
     note: str = ""  # shown above the help, e.g. "Unknown command `foo`."
@@ -47,6 +57,7 @@ class ChatRequest:
     topic: str = ""  # a quote's "about"
     page: int = 1  # which page of sources, `page_size` to a page
     page_size: int = MAX_SOURCES
+    channel: str = ""  # where it was asked: the channel alerts go to
 
     def filters(self) -> Filters | None:
         """The question's filters, None when it has none."""
@@ -59,7 +70,7 @@ class ChatRequest:
 class Reply:
     """What to show the user, before rendering for a platform."""
 
-    kind: str  # "answer", "sources", "about", "help" or "error"
+    kind: str  # "answer", "sources", "about", "notice" (a plain message), "help" or "error"
     answer: Answer | None = None
     sources: list[dict] = field(default_factory=list)
     total_sources: int = 0
@@ -145,6 +156,48 @@ def execute(assistant: Assistant, request: ChatRequest, usage: UsageLog | None =
     except Exception:
         log.exception("chat request failed (%s)", request.action)
         return Reply("error", message=UNEXPECTED)
+
+
+def channel_alerts(settings: Settings, request: ChatRequest) -> Reply:
+    """Subscribe, unsubscribe or list the asking channel's alerts on new documents (blocking:
+    a small file write under a lock)."""
+    from ingest.alerts import CHANNEL_PLATFORMS, Subscriptions
+
+    if request.platform not in CHANNEL_PLATFORMS:
+        return Reply("error", message="Alerts cannot be posted to this platform's channels yet: "
+                     "ask an admin to run `vendorban subscribe --webhook URL` with an incoming "
+                     "webhook of this channel.")
+    if not request.channel:
+        return Reply("error", message="Run this in the channel that should get the alerts.")
+    if len(request.argument) > MAX_FILTER_CHARS:
+        return Reply("error", message=f"A country is at most {MAX_FILTER_CHARS} characters.")
+    try:
+        return _channel_alerts(settings, request, Subscriptions(settings))
+    except BotError as exc:
+        return Reply("error", message=str(exc))
+
+
+def _channel_alerts(settings: Settings, request: ChatRequest, subs: Subscriptions) -> Reply:
+    token = (settings.slack_bot_token if request.platform == "slack" else settings.discord_token)
+    if request.action == "subscribe" and not token.get_secret_value():
+        return Reply("error", message="Alerts need the bot's token, which is not configured here "
+                     f"(VENDORBAN_{request.platform.upper()}_"
+                     f"{'BOT_TOKEN' if request.platform == 'slack' else 'TOKEN'}).")
+    where = (request.platform, request.channel)
+    if request.action == "subscribe":
+        sub = subs.add_channel(*where, country=request.argument)
+        about = f" about {sub.country}" if sub.country else ""
+        return Reply("notice", message=f"This channel will be told about new documents{about} "
+                     f"(subscription {sub.id}).", public=request.public)
+    if request.action == "unsubscribe":
+        gone = subs.remove_channel(*where, request.argument)
+        text = (f"Stopped {len(gone)} alert subscription(s) of this channel." if gone
+                else "This channel had no matching alert subscription.")
+        return Reply("notice", message=text, public=request.public)
+    lines = [f"{s.id}: new documents about {s.country or 'any country'}"
+             for s in subs.of_channel(*where)]
+    return Reply("notice", message="\n".join(lines) or "This channel gets no alerts; "
+                 "subscribe it with `subscribe [country]`.", public=request.public)
 
 
 def _sources(assistant: Assistant, request: ChatRequest) -> Reply:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.chat.delivery import Delivery
+from bot.chat.dispatch import CHANNEL_ACTIONS, ChatRequest, Reply, channel_alerts, execute
 from bot.chat.limits import RateLimiter
-from bot.chat.workload import Workload
+from bot.chat.workload import RESTARTING, Job, Restarting, Workload
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.conversation_store import Conversations
@@ -62,6 +63,16 @@ class Services:
         """Run a short blocking call (a vote, an autocomplete, stats) in the side pool."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.side, functools.partial(func, *args))
+
+    async def answer(self, job: Job, request: ChatRequest) -> Reply:
+        """The reply to a dispatcher request: a question on the core's pool (within `job`),
+        a channel's alert subscriptions on the side pool; "ask again" when shutdown drops it."""
+        if request.action in CHANNEL_ACTIONS:
+            return await self.run_side(channel_alerts, self.settings, request)
+        try:
+            return await job.run(execute, self.assistant, request, self.usage, self.conversations)
+        except Restarting:
+            return Reply("error", message=RESTARTING)
 
     async def aclose(self) -> None:
         """Drain queued answers (or send their "ask again"), then close delivery and pools."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.chat.dispatch import ChatRequest, Reply
+from bot.chat.dispatch import ChatRequest, Reply, conversation_id
 from bot.core.assistant import Assistant
 from bot.core.usage import VOTE_THANKS, UsageLog
 from bot.discord_bot import render
@@ -17,15 +17,18 @@ from bot.discord_bot import render
 PAGE_SIZE = 10
 CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
-PRIVATE_COMMANDS = frozenset({"sources", "about"})  # look-ups: only the caller sees them
+PRIVATE_COMMANDS = frozenset({"sources", "about", "subscribe", "unsubscribe"})  # the caller's
+THREAD_TYPES = frozenset({10, 11, 12})  # Discord's thread channel types
 _VOTE_ID = re.compile(r"vote:(up|down):([\w-]{1,90})")  # a button's custom_id (<= 100 chars)
 VOTE_NOT_STORED = "Your vote could not be stored right now; please try again later."
 
 
-def chat_request(name: str, options: dict, user: str = "", conversation: str = "") -> ChatRequest:
-    """The dispatcher's request for a Discord command and its (validated) options."""
+def chat_request(name: str, options: dict, user: str = "", channel: str = "",
+                 conversation: str = "") -> ChatRequest:
+    """The dispatcher's request for a Discord command and its (validated) options; `channel` is
+    where it was used, `conversation` the thread it continues (none: a new one)."""
     request = ChatRequest(name, public=not is_private(name, options), platform="discord",
-                          user=user)
+                          user=user, channel=channel)
     if name == "ask":
         request.argument = str(options.get("question") or "")
         request.country = str(options.get("country") or "")
@@ -34,10 +37,19 @@ def chat_request(name: str, options: dict, user: str = "", conversation: str = "
     elif name == "quote":
         request.argument = str(options.get("speaker") or "")
         request.topic = str(options.get("about") or "")
+    elif name in ("subscribe", "unsubscribe"):
+        request.argument = str(options.get("country") or "")
     elif name == "sources":
         request.argument = str(options.get("search") or "")
         request.page, request.page_size = int(options.get("page") or 1), PAGE_SIZE
     return request
+
+
+def thread_conversation(guild: object, channel: object, channel_type: object) -> str:
+    """The conversation of a thread (every /ask in it continues it); "" outside a thread."""
+    if channel_type not in THREAD_TYPES:
+        return ""
+    return conversation_id("discord", str(guild or "dm"), str(channel or ""))
 
 
 def payload_of(reply: Reply) -> tuple[dict, bool]:
@@ -49,6 +61,8 @@ def payload_of(reply: Reply) -> tuple[dict, bool]:
                                      reply.search or None), False
     if reply.kind == "about":
         return render.render_about(reply.stats), False
+    if reply.kind == "notice":
+        return render.render_error(reply.message), False
     return render.render_error(reply.message or "I do not know that command."), True
 
 

@@ -11,9 +11,9 @@ from contextlib import suppress
 import discord
 from discord import app_commands
 
-from bot.chat.dispatch import UNEXPECTED, Reply, execute, rate_key, too_fast
+from bot.chat.dispatch import UNEXPECTED, rate_key, too_fast
 from bot.chat.services import Services
-from bot.chat.workload import BUSY, RESTARTING, Restarting
+from bot.chat.workload import BUSY, RESTARTING
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
 from bot.core.usage import VOTE_UNKNOWN
@@ -106,12 +106,10 @@ async def respond(services: Services, interaction: discord.Interaction, name: st
     async with job:
         private = commands.is_private(name, options)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        request = commands.chat_request(name, options, str(interaction.user.id))
-        try:
-            reply = await job.run(execute, services.assistant, request, services.usage,
-                                  services.conversations)
-        except Restarting:
-            reply = Reply("error", message=RESTARTING)
+        request = commands.chat_request(name, options, str(interaction.user.id),
+                                        str(getattr(interaction, "channel_id", "") or ""),
+                                        conversation_of(interaction))
+        reply = await services.answer(job, request)
         payload, failed = commands.payload_of(reply)
         if failed and not private:
             # A deferred reply keeps the visibility chosen at defer time: drop the public
@@ -119,6 +117,14 @@ async def respond(services: Services, interaction: discord.Interaction, name: st
             with suppress(discord.HTTPException):
                 await interaction.delete_original_response()
         await interaction.followup.send(**send_kwargs(payload), ephemeral=private or failed)
+
+
+def conversation_of(interaction: discord.Interaction) -> str:
+    """An /ask inside a thread continues the thread's conversation."""
+    channel = getattr(interaction, "channel", None)
+    kind = getattr(getattr(channel, "type", None), "value", None)
+    return commands.thread_conversation(getattr(interaction, "guild_id", None),
+                                        getattr(interaction, "channel_id", None), kind)
 
 
 def make_commands(services: Services) -> list[app_commands.Command]:

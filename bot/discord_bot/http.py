@@ -21,10 +21,10 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from bot.chat.delivery import NOT_SENT
-from bot.chat.dispatch import Reply, execute, rate_key, too_fast
+from bot.chat.dispatch import ChatRequest, rate_key, too_fast
 from bot.chat.limits import BodyLimit, SeenSet, SeenSetFull
 from bot.chat.services import Services
-from bot.chat.workload import BUSY, RESTARTING, Job, Restarting
+from bot.chat.workload import BUSY, RESTARTING, Job
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
@@ -148,14 +148,8 @@ def build_router(services: Services) -> APIRouter:
     seen = SeenSet(MAX_SKEW_SECONDS, clock=services.clock)  # ids, until their window closes
     webhook = Webhook(settings.discord_api_url)
 
-    async def answer(job: Job, app_id: str, token: str, name: str, options: dict,
-                     user: str) -> None:
-        request = commands.chat_request(name, options, user)
-        try:
-            reply = await job.run(execute, assistant, request, services.usage,
-                                  services.conversations)
-        except Restarting:
-            reply = Reply("error", message=RESTARTING)
+    async def answer(job: Job, app_id: str, token: str, request: ChatRequest) -> None:
+        reply = await services.answer(job, request)
         payload, failed = commands.payload_of(reply)
         await webhook.deliver(app_id, token, payload, failed, not request.public)
 
@@ -189,7 +183,12 @@ def build_router(services: Services) -> APIRouter:
         job = work.admit()
         if job is None:
             return reply(RESTARTING if work.draining else BUSY)
-        work.spawn(job, lambda job: answer(job, app_id, token, name, options, user),
+        channel = _dict(interaction.get("channel"))
+        chat = commands.chat_request(name, options, user, str(interaction.get("channel_id") or ""),
+                                     commands.thread_conversation(interaction.get("guild_id"),
+                                                                  interaction.get("channel_id"),
+                                                                  channel.get("type")))
+        work.spawn(job, lambda job: answer(job, app_id, token, chat),
                    name="discord interaction reply")
         private = commands.is_private(name, options)
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}

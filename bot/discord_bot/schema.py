@@ -79,7 +79,27 @@ def make_commands(respond: Respond, complete: Complete, wait: Wait,
         """What this bot is and how much it knows."""
         await respond(interaction, "about", {})
 
-    return [ask, quote, sources, about]
+    @app_commands.command(name="subscribe")
+    @app_commands.describe(country="Only documents about this country, e.g. Japan (default: all)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @limited
+    async def subscribe(interaction: discord.Interaction,
+                        country: Range[str, 1, 60] | None = None) -> None:
+        """Post new documents on vendor bans to this channel as they are added."""
+        await respond(interaction, "subscribe", {"country": country})
+
+    @app_commands.command(name="unsubscribe")
+    @app_commands.describe(country="Only stop the alerts about this country (default: all)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @limited
+    async def unsubscribe(interaction: discord.Interaction,
+                          country: Range[str, 1, 60] | None = None) -> None:
+        """Stop posting new documents to this channel."""
+        await respond(interaction, "unsubscribe", {"country": country})
+
+    return [ask, quote, sources, about, subscribe, unsubscribe]
 
 
 async def _unused(*args: object) -> list:

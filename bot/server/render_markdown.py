@@ -79,6 +79,8 @@ def render(reply: Reply, command: str = "/vendorban") -> dict:
         text = _answer(reply)
     elif reply.kind == "sources":
         text = _sources(reply)
+    elif reply.kind == "notice":
+        text = escape(reply.message)
     elif reply.kind == "help":
         text = (f"{escape(reply.message)}\n" if reply.message else "") + help_text(command[:40])
     else:

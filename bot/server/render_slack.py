@@ -142,6 +142,9 @@ def render(reply: Reply, command: str = "/vendorban") -> dict:
         fallback = _answer(reply, out)
     elif reply.kind == "sources":
         fallback = _sources(reply, out)
+    elif reply.kind == "notice":
+        fallback = escape(reply.message)
+        out.section(fallback)
     elif reply.kind == "help":
         note = f"{escape(reply.message)}\n" if reply.message else ""
         fallback = note + help_text(escape(command))
