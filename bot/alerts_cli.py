@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.cli import command
 from bot.core.config import Settings
 from bot.core.errors import InputError
-from ingest.alerts import Subscriptions, where
+from ingest.alerts import Subscriptions
 
 
 def _subscribe_args(p: argparse.ArgumentParser) -> None:
@@ -44,6 +44,6 @@ def cmd_subscriptions(args: argparse.Namespace, settings: Settings) -> int:
         print("No subscriptions: add one with `vendorban subscribe --webhook URL`.")
     for s in subs:
         added = datetime.fromtimestamp(s.created, UTC).strftime("%Y-%m-%d")
-        print(f"{s.id}  {added}  {where(s.webhook):30}  country={s.country or 'any'}  "
+        print(f"{s.id}  {added}  {s.target():30}  country={s.country or 'any'}  "
               f"vendor={s.vendor or 'any'}")
     return 0

@@ -1,11 +1,12 @@
-"""Alerts on new measures: webhook subscriptions, and one message per subscription when an ingest
-adds new documents.
+"""Alerts on new measures: subscriptions (a webhook URL, or a Slack or Discord channel posted to
+with the bot's token), and one message per subscription when an ingest adds new documents.
 
-Subscriptions live in `subscriptions.json` in the data directory (written atomically). A webhook
+Subscriptions live in `subscriptions.json` in the data directory (written atomically, under a file
+lock); this module is their one owner, for the CLI and the chat commands alike. A webhook
 URL obeys the fetch's address policy when it is added and again at every delivery, which connects
 through `ingest.fetch`'s guarded transport (to exactly the address it checked). A delivery is
 retried only when it certainly did not arrive (no connection) or the receiver said it failed
-(5xx, 408, 429), as in `bot/server/delivery.py`: a post that timed out once sent may have been
+(5xx, 408, 429), as in `bot/chat/delivery.py`: a post that timed out once sent may have been
 delivered, and sending it again would post the same alert twice.
 """
 
@@ -17,7 +18,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,18 +40,29 @@ BACKOFF = 1.0  # seconds before the 2nd attempt, doubled before each later one
 DEADLINE = 30.0  # seconds one subscription's delivery may take, retries included
 MAX_BLOCK_DOCS = 20  # Slack allows 50 blocks a message
 MAX_DOCS = 200  # documents listed in one message's `documents`
+MAX_PER_CHANNEL = 25  # subscriptions one chat channel may hold (a country each, say)
+DISCORD_CONTENT_MAX = 2000
+CHANNEL_PLATFORMS = ("slack", "discord")
+_DISCORD_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\*_~`|>[]()"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # safe to send again
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A webhook told about new documents, optionally only those about a country or vendor."""
+    """A webhook or a chat channel told about new documents, optionally only those about a
+    country or vendor."""
 
     id: str
-    webhook: str
+    webhook: str = ""  # the URL posted to; empty for a channel
     country: str = ""  # canonical name; empty = any
     vendor: str = ""  # empty = any
     created: float = 0.0
+    platform: str = ""  # "slack" or "discord" for a channel, posted to with the bot token
+    channel: str = ""  # the platform's channel id
+
+    def target(self) -> str:
+        """Where its alerts go, safe to show and log (a webhook's path is often a secret)."""
+        return f"{self.platform} channel {self.channel}" if self.channel else where(self.webhook)
 
 
 def where(url: str) -> str:
@@ -99,6 +111,43 @@ class Subscriptions:
         with self._locked():
             self._save([*self.all(), sub])
         return sub
+
+    def add_channel(self, platform: str, channel: str, country: str = "",
+                    vendor: str = "") -> Subscription:
+        """Subscribe a Slack or Discord channel (the same filters twice: the one subscription)."""
+        if platform not in CHANNEL_PLATFORMS or not channel.replace("-", "").isalnum():
+            raise InputError("alerts go to a Slack or Discord channel, from inside it")
+        country = canonical_country(country) if country.strip() else ""
+        vendor = " ".join(vendor.split())
+        with self._locked():
+            subs = self.all()
+            mine = [s for s in subs if (s.platform, s.channel) == (platform, channel)]
+            same = next((s for s in mine if (s.country, s.vendor) == (country, vendor)), None)
+            if same:
+                return same
+            if len(mine) >= MAX_PER_CHANNEL:
+                raise InputError(f"this channel has {len(mine)} subscriptions already; "
+                                 "unsubscribe from some first")
+            sub = Subscription(f"s{secrets.token_hex(4)}", "", country, vendor, time.time(),
+                               platform, channel)
+            self._save([*subs, sub])
+        return sub
+
+    def of_channel(self, platform: str, channel: str) -> list[Subscription]:
+        """A channel's subscriptions, oldest first."""
+        return [s for s in self.all() if (s.platform, s.channel) == (platform, channel)]
+
+    def remove_channel(self, platform: str, channel: str, which: str = "") -> list[Subscription]:
+        """Remove a channel's subscriptions: all, the one with id `which`, or those about the
+        country `which`; returns those removed."""
+        country = canonical_country(which) if which.strip() else ""
+        with self._locked():
+            subs = self.all()
+            gone = [s for s in subs if (s.platform, s.channel) == (platform, channel)
+                    and (not which or s.id == which.strip() or s.country == country)]
+            if gone:
+                self._save([s for s in subs if s not in gone])
+        return gone
 
     def remove(self, sub_id: str) -> bool:
         """Remove a subscription; False when there is none with that id."""
@@ -168,32 +217,97 @@ def message(docs: Sequence[Document]) -> dict:
     return {"text": text, "blocks": blocks, "documents": listed}
 
 
+def discord_message(docs: Sequence[Document]) -> dict:
+    """A Discord channel message: plain lines (Markdown escaped, links without previews), under
+    2000 characters, pinging no one."""
+    listed = [document_dict(d) for d in docs[:MAX_DOCS]]
+    heading = f"**{len(docs)} new document{'s' if len(docs) != 1 else ''} on telecom vendor bans**"
+    lines = [heading]
+    for d in listed:
+        facts = " · ".join(f for f in [d["outlet"], d["published"] or "undated",
+                                       ", ".join(d["countries"])] if f)
+        line = f"• {d['title'].translate(_DISCORD_MARKDOWN)} ({facts.translate(_DISCORD_MARKDOWN)})"
+        line += f" <{d['url']}>" if d["url"].startswith(("https://", "http://")) else ""
+        more = f"… and {len(docs) - len(lines) + 1} more"
+        if sum(len(x) + 1 for x in [*lines, line, more]) > DISCORD_CONTENT_MAX:
+            lines.append(more)
+            break
+        lines.append(line)
+    return {"content": "\n".join(lines)[:DISCORD_CONTENT_MAX], "allowed_mentions": {"parse": []}}
+
+
 def deliver(url: str, payload: dict, settings: Settings) -> str:
     """POST `payload` to a webhook: "" once accepted, else why it was given up."""
     backend = GuardedBackend(settings.allow_private_urls, DEADLINE)
-    timeout = httpx.Timeout(DEADLINE, connect=min(10.0, DEADLINE))
-    with httpx.Client(transport=GuardedTransport(backend), timeout=timeout,
+    with httpx.Client(transport=GuardedTransport(backend), timeout=_timeout(),
                       follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
-        problem = ""
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                status = client.post(url, json=payload).status_code
-                if status < 300:
-                    return ""
-                problem, retry = f"HTTP {status}", status in (408, 429) or status >= 500
-            except AddressError as exc:
-                return str(exc)
-            except NOT_SENT as exc:
-                problem, retry = f"cannot connect ({type(exc).__name__})", True
-            except httpx.HTTPError as exc:  # sent, maybe received: never post it twice
-                return f"may not have arrived ({type(exc).__name__}); not sent again"
-            log.warning("alert to %s failed (attempt %d of %d): %s",
-                        where(url), attempt, ATTEMPTS, problem)
-            delay = BACKOFF * 2 ** (attempt - 1)
-            if not retry or attempt == ATTEMPTS or backend.deadline - time.monotonic() < delay:
-                break
-            time.sleep(delay)
+        return _post(client, url, payload, lambda: backend.deadline - time.monotonic())
+
+
+def post_to_channel(sub: Subscription, docs: Sequence[Document], settings: Settings) -> str:
+    """Post the alert to a subscribed channel with the bot token (Slack chat.postMessage, Discord
+    create message): "" once accepted, else why it was given up. The APIs are the configured
+    ones (`slack_api_url`, `discord_api_url`), not addresses from users."""
+    if sub.platform == "slack":
+        token, kind = settings.slack_bot_token.get_secret_value(), "Bearer"
+        url = f"{settings.slack_api_url.rstrip('/')}/chat.postMessage"
+        payload = {k: v for k, v in message(docs).items() if k != "documents"}
+        payload["channel"] = sub.channel
+    else:
+        token, kind = settings.discord_token.get_secret_value(), "Bot"
+        url = f"{settings.discord_api_url.rstrip('/')}/channels/{sub.channel}/messages"
+        payload = discord_message(docs)
+    if not token:
+        return f"no {sub.platform} bot token is set"
+    ends = time.monotonic() + DEADLINE
+    with httpx.Client(timeout=_timeout(), follow_redirects=False,
+                      headers={"User-Agent": USER_AGENT,
+                               "Authorization": f"{kind} {token}"}) as client:
+        return _post(client, url, payload, lambda: ends - time.monotonic())
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(DEADLINE, connect=min(10.0, DEADLINE))
+
+
+def _post(client: httpx.Client, url: str, payload: dict, left: Callable[[], float]) -> str:
+    """POST with retries and backoff while `left()` seconds remain: "" once accepted."""
+    problem = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            response = client.post(url, json=payload)
+            problem, retry = _refused(response)
+            if not problem:
+                return ""
+        except AddressError as exc:
+            return str(exc)
+        except NOT_SENT as exc:
+            problem, retry = f"cannot connect ({type(exc).__name__})", True
+        except httpx.HTTPError as exc:  # sent, maybe received: never post it twice
+            return f"may not have arrived ({type(exc).__name__}); not sent again"
+        log.warning("alert to %s failed (attempt %d of %d): %s",
+                    where(url), attempt, ATTEMPTS, problem)
+        delay = BACKOFF * 2 ** (attempt - 1)
+        if not retry or attempt == ATTEMPTS or left() < delay:
+            break
+        time.sleep(delay)
     return f"{problem} after {attempt} attempt{'s' if attempt > 1 else ''}"
+
+
+def _refused(response: httpx.Response) -> tuple[str, bool]:
+    """('', _) when accepted, else (what went wrong, whether a retry may help); Slack's Web API
+    says no with 200 and `ok: false`."""
+    status = response.status_code
+    if status >= 300:
+        return f"HTTP {status}", status in (408, 429) or status >= 500
+    try:
+        body = response.json()
+    except ValueError:
+        return "", False
+    if isinstance(body, dict) and body.get("ok") is False:
+        error = str(body.get("error", "unknown error"))
+        return f"Slack error {error}", error in ("ratelimited", "service_unavailable")
+    return "", False
 
 
 def send_alerts(docs: Sequence[Document], settings: Settings) -> tuple[int, list[str]]:
@@ -211,12 +325,13 @@ def send_alerts(docs: Sequence[Document], settings: Settings) -> tuple[int, list
         if not wanted:
             continue
         try:
-            problem = deliver(sub.webhook, message(wanted), settings)
+            problem = (post_to_channel(sub, wanted, settings) if sub.channel
+                       else deliver(sub.webhook, message(wanted), settings))
         except Exception as exc:  # whatever went wrong, the ingest goes on
             log.exception("alert for subscription %s failed", sub.id)
             problem = f"{type(exc).__name__}: {exc}"
         if problem:
-            failures.append(f"alert for subscription {sub.id} to {where(sub.webhook)} "
+            failures.append(f"alert for subscription {sub.id} to {sub.target()} "
                             f"not delivered: {problem}")
             log.error("%s", failures[-1])
         else:

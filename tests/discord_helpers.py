@@ -168,7 +168,8 @@ class _Receiver(BaseHTTPRequestHandler):
             self.server.fail_next -= 1
             status = self.server.fail_status
         self.server.received.put({"method": self.command, "path": self.path, "status": status,
-                                  "json": _json_or_text(body)})
+                                  "json": _json_or_text(body),
+                                  "headers": {k.lower(): v for k, v in self.headers.items()}})
         canned = ({"message": "You are being rate limited.", "retry_after": 0.05, "global": False}
                   if status == 429 else _canned_reply(self.command, self.path, _json_or_text(body)))
         reply = json.dumps(canned).encode()

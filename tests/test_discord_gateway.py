@@ -10,9 +10,10 @@ import logging
 import time
 
 import pytest
+from discord import app_commands
 
-from bot.discord_bot.commands import Cooldown
-from bot.discord_bot.gateway import build_client, make_commands
+from bot.chat.services import Services
+from bot.discord_bot.gateway import build_client, make_commands, on_tree_error
 from tests.conftest import make_settings
 from tests.discord_helpers import FakeInteraction, limit_violations
 
@@ -20,8 +21,13 @@ SUGA_WORDS = "Cybersecurity is becoming an important issue in Japan"
 JAPAN_TIMES = "https://www.japantimes.co.jp/news/2018/12/10/business/"
 
 
-def commands_for(assistant, cooldown: float = 0.0) -> dict:
-    return {c.name: c for c in make_commands(assistant, Cooldown(cooldown))}
+def services_for(assistant, per_minute: int = 1000) -> Services:
+    settings = assistant.settings.model_copy(update={"rate_limit_per_minute": per_minute})
+    return Services(settings, assistant)
+
+
+def commands_for(assistant, per_minute: int = 1000) -> dict:
+    return {c.name: c for c in make_commands(services_for(assistant, per_minute))}
 
 
 def run(coro):
@@ -71,17 +77,22 @@ def test_speaker_autocomplete_offers_known_speakers_filtered_and_fast(assistant)
     assert 1 < len(everyone) <= 25 and all(len(c.name) <= 100 for c in everyone)
 
 
-def test_cooldown_answers_the_second_call_ephemerally_without_deferring(assistant):
-    cmds = commands_for(assistant, cooldown=60)
-    run(cmds["ask"].callback(FakeInteraction(user_id=7), question="What did BT announce?"))
+def test_the_shared_rate_limit_is_a_discord_py_check_answered_ephemerally(assistant):
+    services = services_for(assistant, per_minute=1)
+    cmds = {c.name: c for c in make_commands(services)}
+    assert all(len(c.checks) == 1 for c in cmds.values())
+    assert cmds["ask"].checks[0](FakeInteraction(user_id=7))
     again = FakeInteraction(user_id=7)
-    run(cmds["quote"].callback(again, speaker="Suga"))
+    with pytest.raises(app_commands.CommandOnCooldown) as over:
+        cmds["quote"].checks[0](again)  # one budget per user, whatever the command
+    assert 59 <= over.value.retry_after <= 60
+    run(on_tree_error(again, over.value))  # what discord.py does with a failed check
     assert again.kinds == ["send_message"]
     sent = again.calls[0][1]
     assert sent["ephemeral"] is True and "try again in 60 s" in sent["content"]
-    other = FakeInteraction(user_id=8)
-    run(cmds["ask"].callback(other, question="What did BT announce?"))
-    assert other.kinds == ["defer", "followup"]
+    assert cmds["ask"].checks[0](FakeInteraction(user_id=8))
+    # the limiter is the one Slack and Mattermost use: its key is taken for this user
+    assert services.limiter.waiting("discord::7") > 0
 
 
 def test_sources_pages_and_about_counts_the_index(assistant):
@@ -196,12 +207,12 @@ def test_the_event_loop_keeps_ticking_while_an_answer_is_computed(assistant, mon
     assert max(gaps) < 0.25
 
 
-def test_the_client_needs_no_privileged_intents_and_registers_four_commands(settings):
-    client = build_client(settings, assistant=None)
+def test_the_client_needs_no_privileged_intents_and_registers_six_commands(settings):
+    client = build_client(Services(settings, assistant=None))
     assert not (client.intents.members or client.intents.presences or
                 client.intents.message_content)
-    assert sorted(c.name for c in client.tree.get_commands()) == ["about", "ask", "quote",
-                                                                  "sources"]
+    assert sorted(c.name for c in client.tree.get_commands()) == [
+        "about", "ask", "quote", "sources", "subscribe", "unsubscribe"]
     for c in client.tree.get_commands():
         data = c.to_dict(client.tree)
         assert 1 <= len(data["description"]) <= 100

@@ -16,6 +16,8 @@ import discord.http
 import pytest
 from pydantic import SecretStr
 
+from bot.chat.services import Services
+from bot.chat.workload import FIRST_GUESS_SECONDS
 from bot.discord_bot.gateway import build_client
 from tests.discord_helpers import FakeDiscordAPI, limit_violations
 
@@ -35,8 +37,8 @@ def discord_api():
 @pytest.fixture
 def client(corpus_index, discord_api, monkeypatch):
     monkeypatch.setattr(discord.http.Route, "BASE", discord_api.url)
-    settings = corpus_index[0].model_copy(update={"cooldown_seconds": 30.0})
-    return build_client(settings, corpus_index[1])
+    settings = corpus_index[0].model_copy(update={"rate_limit_per_minute": 1})
+    return build_client(Services(settings, corpus_index[1]))
 
 
 def raw_interaction(name: str, options: list[dict], kind: int = 2, user: str = "42") -> dict:
@@ -126,15 +128,27 @@ def test_a_failing_follow_up_is_reported_through_the_tree_error_handler(client, 
     assert any("discord command failed" in r.getMessage() for r in caplog.records)
 
 
+def test_over_the_shared_rate_limit_discord_py_answers_at_once_and_privately(client,
+                                                                            discord_api):
+    first = raw_interaction("about", [], user="46")
+    invoke(client, first)
+    second = raw_interaction("sources", [], user="46")
+    invoke(client, second)
+    [refusal] = discord_api.requests_for(second["token"], 1)
+    assert refusal["json"]["type"] == 4  # answered at once: no defer, no core work
+    assert refusal["json"]["data"]["flags"] == 64
+    assert "try again in 60 s" in refusal["json"]["data"]["content"]
+
+
 @pytest.mark.parametrize("guild", ["", "31337"])
-def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpus_index,
+def test_sync_registers_the_commands_to_the_guild_or_globally(client, corpus_index,
                                                                    discord_api, guild):
     from bot.discord_bot.gateway import sync_commands
 
     settings = corpus_index[0].model_copy(update={"discord_token": SecretStr("test-token"),
                                                   "discord_guild_id": guild})
-    names, target = asyncio.run(sync_commands(settings, corpus_index[1]))
-    assert sorted(names) == ["about", "ask", "quote", "sources"]
+    names, target = asyncio.run(sync_commands(Services(settings, corpus_index[1])))
+    assert sorted(names) == ["about", "ask", "quote", "sources", "subscribe", "unsubscribe"]
     path = f"/api/v10/applications/{APP_ID}/" + (f"guilds/{guild}/commands" if guild else
                                                  "commands")
     [put] = discord_api.requests_for(path, 1)
@@ -144,11 +158,8 @@ def test_sync_registers_the_four_commands_to_the_guild_or_globally(client, corpu
 
 @pytest.fixture
 def voting_client(corpus_index, discord_api, monkeypatch):
-    from bot.core.usage import UsageLog
-
     monkeypatch.setattr(discord.http.Route, "BASE", discord_api.url)
-    settings = corpus_index[0].model_copy(update={"cooldown_seconds": 0.0})
-    return lambda: build_client(settings, corpus_index[1], usage=UsageLog(settings))
+    return lambda: build_client(Services(corpus_index[0], corpus_index[1]))
 
 
 def press(client: discord.Client, raw: dict) -> None:
@@ -208,3 +219,33 @@ def test_gateway_answers_carry_vote_buttons_and_a_press_after_a_restart_records_
     [told] = discord_api.requests_for(unknown["token"], 1)
     assert told["json"]["type"] == 4 and told["json"]["data"]["flags"] == 64
     assert "no longer on record" in told["json"]["data"]["content"]
+
+
+def test_gateway_core_work_runs_in_the_services_bounded_pool(corpus_index, discord_api,
+                                                             monkeypatch):
+    monkeypatch.setattr(discord.http.Route, "BASE", discord_api.url)
+    services = Services(corpus_index[0], corpus_index[1])
+    threads: dict[str, str] = {}
+    real_ask, real_speakers = services.assistant.ask, services.assistant.speakers
+
+    def ask(*args, **kwargs):
+        threads["ask"] = threading.current_thread().name
+        return real_ask(*args, **kwargs)
+
+    def speakers(*args, **kwargs):
+        threads["speakers"] = threading.current_thread().name
+        return real_speakers(*args, **kwargs)
+
+    monkeypatch.setattr(services.assistant, "ask", ask)
+    monkeypatch.setattr(services.assistant, "speakers", speakers)
+    client = build_client(services)
+    raw = raw_interaction("ask", [option("question", "What did Suga say?")], user="48")
+    invoke(client, raw)
+    assert len(discord_api.requests_for(raw["token"], 2)) == 2
+    complete = raw_interaction("quote", [option("speaker", "geng", focused=True)], kind=4)
+    invoke(client, complete)
+    assert discord_api.requests_for(complete["token"], 1)
+    # the same pools the HTTP server's Slack, Mattermost and API answers run on
+    assert threads["ask"].startswith("vendorban-core")
+    assert threads["speakers"].startswith("vendorban-side")
+    assert services.workload.seconds_per_job != FIRST_GUESS_SECONDS  # timed by the workload

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from nacl.signing import SigningKey
 
+from bot.chat.services import Services
 from bot.discord_bot.http import build_app, build_router
 from tests.discord_helpers import FakeDiscordAPI, limit_violations
 
@@ -56,7 +57,7 @@ def serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
 def endpoint(corpus_index, discord_api, signing_key):
     settings = corpus_index[0].model_copy(update={
         "discord_public_key": signing_key.verify_key.encode().hex(),
-        "discord_api_url": discord_api.url, "cooldown_seconds": 30.0})
+        "discord_api_url": discord_api.url, "rate_limit_per_minute": 1})
     server, thread, base = serve(build_app(settings, corpus_index[1]))
     yield base + "/discord/interactions"
     server.should_exit = True
@@ -206,7 +207,7 @@ def test_the_router_is_off_without_a_public_key(settings, assistant, caplog):
 
     app = FastAPI()
     with caplog.at_level(logging.INFO):
-        app.include_router(build_router(settings, assistant))
+        app.include_router(build_router(Services(settings, assistant)))
         response = TestClient(app).post("/discord/interactions", content=b'{"type": 1}')
     assert response.status_code == 404
     assert any("VENDORBAN_DISCORD_PUBLIC_KEY" in r.getMessage() for r in caplog.records)

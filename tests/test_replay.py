@@ -11,7 +11,7 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from bot.server.limits import SeenSet, SeenSetFull
+from bot.chat.limits import SeenSet, SeenSetFull
 from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import Clock, slack_headers
 
@@ -63,7 +63,7 @@ def discord_api():
 def test_a_replayed_discord_interaction_is_refused_and_answered_once(serve, discord_api):
     key = SigningKey.generate()
     live = serve(discord_public_key=key.verify_key.encode().hex(),
-                 discord_api_url=discord_api.url, cooldown_seconds=0.0)
+                 discord_api_url=discord_api.url)
     body = json.dumps({"type": 2, "id": "5001", "application_id": "5", "token": "tok-replay",
                        "data": {"name": "ask", "options": [{"name": "question", "type": 3,
                                                             "value": "What did Suga say?"}]},

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from bot.server.workload import BUSY, Workload
+from bot.chat.workload import BUSY, Workload
 from tests.server_support import MATTERMOST_TOKEN, slack_headers
 
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
@@ -121,8 +121,7 @@ def test_a_full_queue_gets_a_503_with_retry_after_on_the_api(serve, gated):
 
 def test_a_full_queue_gets_an_ephemeral_busy_message_on_discord(serve, gated):
     key = SigningKey.generate()
-    live = serve(max_queue_seconds=0.01, discord_public_key=key.verify_key.encode().hex(),
-                 cooldown_seconds=0.0)
+    live = serve(max_queue_seconds=0.01, discord_public_key=key.verify_key.encode().hex())
     fill_the_queue(live, gated)
     body = json.dumps({"type": 2, "id": "77", "application_id": "5", "token": "tok-busy",
                        "data": {"name": "ask", "options": [{"name": "question", "type": 3,

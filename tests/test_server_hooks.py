@@ -28,8 +28,8 @@ def fake_module(name: str, **attrs: object) -> types.ModuleType:
 def discord_package(monkeypatch: pytest.MonkeyPatch) -> dict:
     seen: dict = {"started": threading.Event(), "cancelled": threading.Event()}
 
-    async def run_gateway(settings, assistant, workload=None, usage=None) -> None:
-        seen["args"] = (settings, assistant)
+    async def run_gateway(services) -> None:
+        seen["services"] = services
         seen["started"].set()
         try:
             await asyncio.Event().wait()  # a gateway runs until the server stops
@@ -37,7 +37,7 @@ def discord_package(monkeypatch: pytest.MonkeyPatch) -> dict:
             seen["cancelled"].set()
             raise
 
-    def build_router(settings, assistant, workload=None, clock=None, usage=None) -> APIRouter:
+    def build_router(services) -> APIRouter:
         router = APIRouter()
 
         @router.post("/discord/interactions")
@@ -58,9 +58,8 @@ def test_with_a_token_the_gateway_runs_in_the_server_process_and_stops_with_it(s
                                                                                discord_package):
     live = serve(discord_token="discord-test-token")
     assert discord_package["started"].wait(10)
-    settings, assistant = discord_package["args"]
-    assert settings.discord_token.get_secret_value() == "discord-test-token"
-    assert assistant is live.services.assistant
+    # the gateway runs on the server's own services: its pool, workload and rate limiter
+    assert discord_package["services"] is live.services
     assert httpx.post(f"{live.url}/discord/interactions").json() == {"type": 1}
     live.stop()
     assert discord_package["cancelled"].wait(10)

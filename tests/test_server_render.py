@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from bot.chat.dispatch import Reply, command_name, parse_request
+from bot.chat.limits import RateLimiter, SeenSet, SeenSetFull
 from bot.core.types import NOT_FOUND, Citation
 from bot.server import render_markdown, render_slack
-from bot.server.commands import Reply, command_name, parse_request
-from bot.server.limits import RateLimiter, SeenSet, SeenSetFull
 from bot.server.mentions import ZWSP
 from tests.answer_helpers import not_found, prose
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.server.workload import RESTARTING
+from bot.chat.workload import RESTARTING
 from tests.conftest import CORPUS
 from tests.server_support import SLACK_SECRET, Receiver, slack_headers
 

@@ -198,3 +198,18 @@ def test_an_oversized_interaction_body_is_413(serve, receiver):
     live = serve(max_body_bytes=4096)
     raw = urlencode({"payload": json.dumps({"type": "block_actions", "pad": "x" * 8000})}).encode()
     assert post_interaction(live, None, raw=raw).status_code == 413
+
+
+def test_votes_count_against_the_shared_rate_limit(serve, receiver):
+    live = serve(rate_limit_per_minute=2)
+    answer_id = vote_buttons(answered(live, receiver))[0]["value"]  # U1's command: one hit
+    for action in ("vote_up", "vote_down"):  # U7: two votes fit, a third does not
+        assert post_interaction(live, press(receiver, answer_id, action)).status_code == 200
+        receiver.wait_for(len(receiver.posts) + 1)
+    third = press(receiver, answer_id, "vote_up")
+    third["actions"][0]["action_ts"] = "1700000009.9"  # another press, not a replay
+    assert post_interaction(live, third).status_code == 200
+    refused = receiver.wait_for(4)[3]["json"]
+    assert refused["response_type"] == "ephemeral" and "too fast" in refused["text"]
+    assert [v.vote for v in live.services.usage.votes() if v.answer_id == answer_id] == ["down"]
+    assert live.services.limiter.waiting("slack:T1:U7") > 0

@@ -91,7 +91,6 @@ class Settings(BaseSettings):
     discord_public_key: str = Field("", description="Application public key (HTTP interactions).")
     discord_application_id: str = Field("", description="Application id (HTTP interactions).")
     discord_api_url: str = Field("https://discord.com/api/v10", description="Discord API base.")
-    cooldown_seconds: float = Field(10.0, ge=0, description="Per-user cooldown between commands.")
 
     # --- fetching and feeds
     allow_private_urls: bool = Field(False, description="Allow fetching private/loopback URLs.")

@@ -13,6 +13,7 @@ from bot.core.config import Settings
 from bot.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from bot.chat.services import Services
     from bot.core.assistant import Assistant
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,31 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("discord", "run the Discord bot (gateway), --sync its commands or serve --http", _args)
 def cmd_discord(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat.services import Services
     from bot.core.assistant import Assistant
-    from bot.discord_bot.gateway import require_token, run_gateway, sync_commands
+    from bot.discord_bot.gateway import require_token, sync_commands
 
     assistant = Assistant(settings)
     if args.http:
         return serve_http(settings, assistant)
     require_token(settings)  # fail fast, before any connection, naming the setting to fill
     if args.sync:
-        names, target = asyncio.run(sync_commands(settings, assistant))
+        names, target = asyncio.run(sync_commands(Services(settings, assistant)))
         print(f"Registered {len(names)} command(s) ({', '.join(sorted(names))}) for {target}.")
         return 0
     warn_if_empty(assistant)
-    asyncio.run(run_gateway(settings, assistant))
+    asyncio.run(run_alone(Services(settings, assistant)))
     return 0
+
+
+async def run_alone(services: Services) -> None:
+    """The gateway bot on its own services; queued answers are drained when it stops."""
+    from bot.discord_bot.gateway import run_gateway
+
+    try:
+        await run_gateway(services)
+    finally:
+        await services.aclose()
 
 
 def serve_http(settings: Settings, assistant: Assistant) -> int:

@@ -1,101 +1,69 @@
-"""The slash commands' logic, shared by both transports: command + options -> message payload.
+"""Discord's side of the shared dispatcher, for both transports: a command's options -> a
+`ChatRequest`, a `Reply` -> a message payload; and the vote buttons' bookkeeping.
 
-Everything here is blocking (it calls the core); the transports run it in a worker thread.
+The commands themselves (names, options, ranges, descriptions) are declared once, in
+`bot.discord_bot.schema`; what they do is `bot.chat.dispatch`'s, as for Slack and Mattermost.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import re
-import time
-from collections.abc import Callable
 
+from bot.chat.dispatch import ChatRequest, Reply, conversation_id
 from bot.core.assistant import Assistant
-from bot.core.errors import BotError
-from bot.core.retrieval import Filters
-from bot.core.usage import VOTE_THANKS, UsageLog, ask_recorded
+from bot.core.usage import VOTE_THANKS, UsageLog
 from bot.discord_bot import render
-
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 CHOICES_MAX = 25
 CHOICE_NAME_MAX = 100
-PRIVATE_COMMANDS = frozenset({"sources", "about"})  # look-ups: only the caller sees them
-COOLDOWN_COMMANDS = frozenset({"ask", "quote"})  # the ones that run retrieval
+PRIVATE_COMMANDS = frozenset({"sources", "about", "subscribe", "unsubscribe"})  # the caller's
+THREAD_TYPES = frozenset({10, 11, 12})  # Discord's thread channel types
 _VOTE_ID = re.compile(r"vote:(up|down):([\w-]{1,90})")  # a button's custom_id (<= 100 chars)
 VOTE_NOT_STORED = "Your vote could not be stored right now; please try again later."
-UNEXPECTED = "Sorry, something went wrong while answering. Please try again in a moment."
-
-# User-facing text: Discord shows it in the command picker (descriptions are at most 100 chars).
-DESCRIPTIONS = {
-    "ask": "Ask about government bans on telecom vendors; the answer cites its sources.",
-    "quote": "What a person said about the bans, word for word, with sources.",
-    "sources": "List the news articles and statements I answer from.",
-    "about": "What this bot is and how much it knows.",
-}
-OPTION_DESCRIPTIONS = {
-    "ask": {"question": "Your question, e.g. Which countries have banned Huawei from 5G?",
-            "country": "Only use sources about this country, e.g. Japan",
-            "vendor": "Only use sources about this vendor, e.g. Huawei or ZTE",
-            "private": "Show the answer only to you (default: everyone in the channel sees it)"},
-    "quote": {"speaker": "Whose words you want; start typing a name",
-              "about": "Only what they said about this topic, e.g. 5G"},
-    "sources": {"search": "Only documents whose title or outlet has these words",
-                "page": "Which page of the list to show"},
-}
 
 
-def ask(assistant: Assistant, question: str, country: str | None = None,
-        vendor: str | None = None, usage: UsageLog | None = None, user: str = "") -> dict:
-    """A cited answer to a question (recorded, with vote buttons, when a usage log is given)."""
-    filters = Filters(country=country or None, vendor=vendor or None)
-    if usage is None:
-        return render.render_answer(assistant.ask(question, filters))
-    answer, answer_id = ask_recorded(assistant, usage, question, filters, "discord", user)
-    return render.with_vote_buttons(render.render_answer(answer), answer_id)
+def chat_request(name: str, options: dict, user: str = "", channel: str = "",
+                 conversation: str = "") -> ChatRequest:
+    """The dispatcher's request for a Discord command and its (validated) options; `channel` is
+    where it was used, `conversation` the thread it continues (none: a new one)."""
+    request = ChatRequest(name, public=not is_private(name, options), platform="discord",
+                          user=user, channel=channel)
+    if name == "ask":
+        request.argument = str(options.get("question") or "")
+        request.country = str(options.get("country") or "")
+        request.vendor = str(options.get("vendor") or "")
+        request.conversation = conversation
+    elif name == "quote":
+        request.argument = str(options.get("speaker") or "")
+        request.topic = str(options.get("about") or "")
+    elif name in ("subscribe", "unsubscribe"):
+        request.argument = str(options.get("country") or "")
+    elif name == "sources":
+        request.argument = str(options.get("search") or "")
+        request.page, request.page_size = int(options.get("page") or 1), PAGE_SIZE
+    return request
 
 
-def quote(assistant: Assistant, speaker: str, about: str | None = None) -> dict:
-    """A speaker's words, verbatim, cited."""
-    return render.render_answer(assistant.quote(speaker, about or None))
+def thread_conversation(guild: object, channel: object, channel_type: object) -> str:
+    """The conversation of a thread (every /ask in it continues it); "" outside a thread."""
+    if channel_type not in THREAD_TYPES:
+        return ""
+    return conversation_id("discord", str(guild or "dm"), str(channel or ""))
 
 
-def sources(assistant: Assistant, search: str | None = None, page: int = 1) -> dict:
-    """One page of the documents in the index."""
-    assistant.ensure_ready()
-    rows = assistant.sources(search or None)
-    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
-    page = min(max(1, int(page)), pages)
-    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return render.render_sources(shown, page, pages, len(rows), search or None)
-
-
-def about(assistant: Assistant) -> dict:
-    """What the bot is and what its index holds."""
-    return render.render_about(assistant.stats())
-
-
-HANDLERS: dict[str, Callable[..., dict]] = {"ask": ask, "quote": quote, "sources": sources,
-                                            "about": about}
-PARAMETERS = {"ask": ("question", "country", "vendor"), "quote": ("speaker", "about"),
-              "sources": ("search", "page"), "about": ()}
-
-
-def execute(assistant: Assistant, name: str, options: dict, usage: UsageLog | None = None,
-            user: str = "") -> tuple[dict, bool]:
-    """Run a command: (payload, failed). Known errors are shown; others are logged, not shown."""
-    try:
-        kwargs = {k: v for k, v in options.items() if k in PARAMETERS[name] and v is not None}
-        if name == "ask" and usage is not None:
-            kwargs |= {"usage": usage, "user": user}
-        return HANDLERS[name](assistant, **kwargs), False
-    except BotError as exc:
-        return render.render_error(str(exc)), True
-    except Exception:
-        log.exception("discord command /%s failed", name)
-        return render.render_error(UNEXPECTED), True
+def payload_of(reply: Reply) -> tuple[dict, bool]:
+    """The message payload for a dispatcher reply, and whether it reports a failure."""
+    if reply.kind == "answer" and reply.answer is not None:
+        return render.with_vote_buttons(render.render_answer(reply.answer), reply.answer_id), False
+    if reply.kind == "sources":
+        return render.render_sources(reply.sources, reply.page, reply.pages, reply.total_sources,
+                                     reply.search or None), False
+    if reply.kind == "about":
+        return render.render_about(reply.stats), False
+    if reply.kind == "notice":
+        return render.render_error(reply.message), False
+    return render.render_error(reply.message or "I do not know that command."), True
 
 
 def parse_vote(custom_id: object) -> tuple[str, str] | None:
@@ -129,32 +97,3 @@ def speaker_choices(assistant: Assistant, typed: str) -> list[str]:
     starts = [n for n in names if any(w.startswith(typed) for w in [n.lower(), *n.lower().split()])]
     inside = [n for n in names if typed in n.lower() and n not in starts]
     return (starts + inside)[:CHOICES_MAX]
-
-
-class Cooldown:
-    """Per-user cooldown: one command per `seconds`, shared by every command that uses it."""
-
-    MAX_USERS = 10_000  # forget expired users beyond this, so the table stays bounded
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._last: dict[str, float] = {}
-
-    def retry_after(self, user_id: object) -> float:
-        """0 and the use recorded when the user may go; else the seconds left to wait."""
-        if self.seconds <= 0:
-            return 0.0
-        now, key = self._clock(), str(user_id)
-        last = self._last.get(key)
-        if last is not None and now - last < self.seconds:
-            return self.seconds - (now - last)
-        if len(self._last) >= self.MAX_USERS:
-            self._last = {k: t for k, t in self._last.items() if now - t < self.seconds}
-        self._last[key] = now
-        return 0.0
-
-
-def cooldown_message(wait: float) -> str:
-    """What a user hitting the cooldown reads."""
-    return f"You are going a little fast: try again in {max(1, math.ceil(wait))} s."

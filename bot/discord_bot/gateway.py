@@ -1,5 +1,5 @@
-"""Gateway transport: the slash commands on a discord.py client (thin: defer, run off-loop,
-send)."""
+"""Gateway transport: the slash commands on a discord.py client (thin: defer, queue the request
+on the shared services' core pool, send the follow-up)."""
 
 # No `from __future__ import annotations`: discord.py reads the parameter annotations of the
 # command callbacks, which are defined in a closure.
@@ -11,19 +11,17 @@ from contextlib import suppress
 import discord
 from discord import app_commands
 
-from bot.core.assistant import Assistant
+from bot.chat.dispatch import UNEXPECTED, rate_key, too_fast
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
-from bot.core.usage import VOTE_UNKNOWN, UsageLog
-from bot.discord_bot import commands, render
-from bot.discord_bot.commands import DESCRIPTIONS, OPTION_DESCRIPTIONS, Cooldown
-from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
+from bot.core.usage import VOTE_UNKNOWN
+from bot.discord_bot import commands, schema
 
 log = logging.getLogger(__name__)
 AUTOCOMPLETE_SECONDS = 2.0  # Discord drops autocomplete answers after 3 s
 NO_MENTIONS = discord.AllowedMentions.none()
-WORKERS = 4  # threads answering at once (the default executor's); sizes the admission estimate
-DEFAULT_QUEUE_SECONDS = 30.0  # the max_queue_seconds default, for callers without settings
 
 
 def require_token(settings: Settings) -> str:
@@ -54,10 +52,16 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Record the vote; the message loses its buttons and says thank you."""
-        usage = getattr(interaction.client, "usage", None)
-        try:  # not the core's pool: a vote must not queue behind questions being answered
-            known = usage is not None and await asyncio.to_thread(
-                commands.record_vote, usage, self.answer_id, self.vote, str(interaction.user.id))
+        services: Services | None = getattr(interaction.client, "services", None)
+        user = str(interaction.user.id)
+        wait = services.limiter.hit(rate_key("discord", "", user)) if services else 0.0
+        if wait:
+            await interaction.response.send_message(too_fast(wait), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        try:  # the side pool: a vote must not queue behind questions being answered
+            known = services is not None and await services.run_side(
+                commands.record_vote, services.usage, self.answer_id, self.vote, user)
         except Exception:
             log.warning("could not store a Discord vote", exc_info=True)
             known, text = False, commands.VOTE_NOT_STORED
@@ -89,145 +93,110 @@ def send_kwargs(payload: dict) -> dict:
     return kwargs
 
 
-async def respond(interaction: discord.Interaction, assistant: Assistant, cooldown: Cooldown,
-                  name: str, options: dict, workload: Workload,
-                  usage: UsageLog | None = None) -> None:
-    """Cooldown and busy checks, defer at once, compute in a thread, deliver as a follow-up."""
-    wait = cooldown.retry_after(interaction.user.id) if name in commands.COOLDOWN_COMMANDS else 0
-    job = None if wait else workload.admit()
+async def respond(services: Services, interaction: discord.Interaction, name: str,
+                  options: dict) -> None:
+    """Busy check, defer at once, answer on the core's pool, deliver as a follow-up (the rate
+    limit was checked before, by the command's discord.py check)."""
+    job = services.workload.admit()
     if job is None:
-        text = (commands.cooldown_message(wait) if wait
-                else RESTARTING if workload.draining else BUSY)
+        text = RESTARTING if services.workload.draining else BUSY
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
         return
     async with job:
-        await _answer(interaction, assistant, name, options, job, usage)
+        private = commands.is_private(name, options)
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        request = commands.chat_request(name, options, str(interaction.user.id),
+                                        str(getattr(interaction, "channel_id", "") or ""),
+                                        conversation_of(interaction))
+        reply = await services.answer(job, request)
+        payload, failed = commands.payload_of(reply)
+        if failed and not private:
+            # A deferred reply keeps the visibility chosen at defer time: drop the public
+            # "thinking" message so the error can go to the caller alone.
+            with suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+        await interaction.followup.send(**send_kwargs(payload), ephemeral=private or failed)
 
 
-async def _answer(interaction: discord.Interaction, assistant: Assistant, name: str,
-                  options: dict, job: Job, usage: UsageLog | None = None) -> None:
-    private = commands.is_private(name, options)
-    await interaction.response.defer(thinking=True, ephemeral=private)
-    try:
-        payload, failed = await job.run(commands.execute, assistant, name, options, usage,
-                                        str(interaction.user.id))
-    except Restarting:
-        payload, failed = render.render_error(RESTARTING), True
-    if failed and not private:
-        # A deferred reply keeps the visibility chosen at defer time: drop the public "thinking"
-        # message so the error can go to the caller alone.
-        with suppress(discord.HTTPException):
-            await interaction.delete_original_response()
-    await interaction.followup.send(**send_kwargs(payload), ephemeral=private or failed)
+def conversation_of(interaction: discord.Interaction) -> str:
+    """An /ask inside a thread continues the thread's conversation."""
+    channel = getattr(interaction, "channel", None)
+    kind = getattr(getattr(channel, "type", None), "value", None)
+    return commands.thread_conversation(getattr(interaction, "guild_id", None),
+                                        getattr(interaction, "channel_id", None), kind)
 
 
-def make_commands(assistant: Assistant, cooldown: Cooldown, workload: Workload | None = None,
-                  usage: UsageLog | None = None) -> list[app_commands.Command]:
-    """The slash commands, bound to one assistant, one cooldown and one workload (and, to record
-    answers and show vote buttons, a usage log)."""
-    workload = workload or Workload(DEFAULT_QUEUE_SECONDS, WORKERS)
+def make_commands(services: Services) -> list[app_commands.Command]:
+    """The declared slash commands (`schema`), bound to one process's services."""
+    async def run(interaction: discord.Interaction, name: str, options: dict) -> None:
+        await respond(services, interaction, name, options)
 
-    @app_commands.command(name="ask", description=DESCRIPTIONS["ask"])
-    @app_commands.describe(**OPTION_DESCRIPTIONS["ask"])
-    async def ask(interaction: discord.Interaction,
-                  question: app_commands.Range[str, 1, 500],
-                  country: app_commands.Range[str, 1, 60] | None = None,
-                  vendor: app_commands.Range[str, 1, 60] | None = None,
-                  private: bool = False) -> None:
-        await respond(interaction, assistant, cooldown, "ask",
-                      {"question": question, "country": country, "vendor": vendor,
-                       "private": private}, workload, usage)
-
-    @app_commands.command(name="quote", description=DESCRIPTIONS["quote"])
-    @app_commands.describe(**OPTION_DESCRIPTIONS["quote"])
-    async def quote(interaction: discord.Interaction,
-                    speaker: app_commands.Range[str, 1, 100],
-                    about: app_commands.Range[str, 1, 200] | None = None) -> None:
-        await respond(interaction, assistant, cooldown, "quote",
-                      {"speaker": speaker, "about": about}, workload)
-
-    @quote.autocomplete("speaker")
-    async def speaker_autocomplete(interaction: discord.Interaction,
-                                   current: str) -> list[app_commands.Choice[str]]:
+    async def complete(interaction: discord.Interaction, current: str) -> list[str]:
         try:
-            names = await asyncio.wait_for(
-                asyncio.to_thread(commands.speaker_choices, assistant, current),
-                AUTOCOMPLETE_SECONDS)
+            return await asyncio.wait_for(services.run_side(
+                commands.speaker_choices, services.assistant, current), AUTOCOMPLETE_SECONDS)
         except Exception:  # an empty list beats a failed autocomplete
             log.warning("speaker autocomplete failed", exc_info=True)
             return []
-        return [app_commands.Choice(name=n, value=n) for n in names]
 
-    @app_commands.command(name="sources", description=DESCRIPTIONS["sources"])
-    @app_commands.describe(**OPTION_DESCRIPTIONS["sources"])
-    async def sources(interaction: discord.Interaction,
-                      search: app_commands.Range[str, 1, 100] | None = None,
-                      page: app_commands.Range[int, 1, 1000] = 1) -> None:
-        await respond(interaction, assistant, cooldown, "sources",
-                      {"search": search, "page": page}, workload)
+    def wait(interaction: discord.Interaction) -> float:
+        return services.limiter.hit(rate_key("discord", "", str(interaction.user.id)))
 
-    @app_commands.command(name="about", description=DESCRIPTIONS["about"])
-    async def about(interaction: discord.Interaction) -> None:
-        await respond(interaction, assistant, cooldown, "about", {}, workload)
-
-    return [ask, quote, sources, about]
+    return schema.make_commands(run, complete, wait, services.settings.rate_limit_per_minute)
 
 
 async def on_tree_error(interaction: discord.Interaction,
                         error: app_commands.AppCommandError) -> None:
-    """Errors outside a command's own handling: logged with traceback, a short ephemeral reply."""
-    log.error("discord command failed", exc_info=error)
+    """Over the rate limit: how long to wait. Errors outside a command's own handling: logged
+    with traceback, a short ephemeral reply."""
+    if isinstance(error, app_commands.CommandOnCooldown):
+        text = too_fast(error.retry_after)
+    else:
+        log.error("discord command failed", exc_info=error)
+        text = UNEXPECTED
     send = (interaction.followup.send if interaction.response.is_done()
             else interaction.response.send_message)
     with suppress(discord.HTTPException):
-        await send(commands.UNEXPECTED, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 class VendorbanClient(discord.Client):
     """A discord.py client carrying the slash-command tree; needs no privileged intents."""
 
-    def __init__(self, settings: Settings, assistant: Assistant,
-                 workload: Workload | None = None, usage: UsageLog | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         # guilds is not privileged; discord.py keeps its state consistent with it
         super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
+        self.services = services  # read by VoteButton
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
-        self.workload = workload or Workload(settings.max_queue_seconds, WORKERS)
-        self.usage = usage  # read by VoteButton
         self.add_dynamic_items(VoteButton)
-        for command in make_commands(assistant, Cooldown(settings.cooldown_seconds),
-                                     self.workload, usage):
+        for command in make_commands(services):
             self.tree.add_command(command)
 
     async def on_ready(self) -> None:
         log.info("Discord gateway connected as %s", self.user)
 
 
-def build_client(settings: Settings, assistant: Assistant, workload: Workload | None = None,
-                 usage: UsageLog | None = None) -> VendorbanClient:
-    """The client with its CommandTree, for `vendorban discord` or another process's loop."""
-    return VendorbanClient(settings, assistant, workload, usage)
+def build_client(services: Services) -> VendorbanClient:
+    """The client with its CommandTree, for `vendorban discord` or the server's loop."""
+    return VendorbanClient(services)
 
 
-async def run_gateway(settings: Settings, assistant: Assistant, workload: Workload | None = None,
-                      usage: UsageLog | None = None) -> None:
-    """Connect to the gateway and serve the commands until cancelled (no command sync); alone
-    (no server's workload), queued answers are drained when it stops. `/ask` answers are
-    recorded in `usage` (by default the data directory's usage log) and carry vote buttons."""
-    token = require_token(settings)
-    async with build_client(settings, assistant, workload, usage or UsageLog(settings)) as client:
-        try:
-            await client.start(token)
-        finally:
-            if workload is None:
-                await client.workload.drain(settings.shutdown_grace_seconds)
+async def run_gateway(services: Services) -> None:
+    """Connect to the gateway and serve the commands until cancelled (no command sync), on the
+    given services: their core pool, rate limiter, usage log and conversations. The caller
+    drains and closes the services."""
+    token = require_token(services.settings)
+    async with build_client(services) as client:
+        await client.start(token)
 
 
-async def sync_commands(settings: Settings, assistant: Assistant) -> tuple[list[str], str]:
+async def sync_commands(services: Services) -> tuple[list[str], str]:
     """Register the commands with Discord: to `discord_guild_id` when set, else globally."""
+    settings = services.settings
     token = require_token(settings)
-    async with build_client(settings, assistant) as client:
+    async with build_client(services) as client:
         await client.login(token)  # HTTP only: syncing needs no gateway connection
         if settings.discord_guild_id:
             guild = discord.Object(id=int(settings.discord_guild_id))

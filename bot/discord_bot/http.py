@@ -11,8 +11,7 @@ import asyncio
 import json
 import logging
 import re
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
@@ -21,14 +20,17 @@ from fastapi.responses import JSONResponse
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from bot.chat.delivery import NOT_SENT
+from bot.chat.dispatch import ChatRequest, rate_key, too_fast
+from bot.chat.limits import BodyLimit, SeenSet, SeenSetFull
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING, Job
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
-from bot.core.usage import VOTE_UNKNOWN, UsageLog
-from bot.discord_bot import commands, render
-from bot.server.delivery import NOT_SENT
-from bot.server.limits import SeenSet, SeenSetFull
-from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
+from bot.core.usage import VOTE_UNKNOWN
+from bot.discord_bot import commands, render, schema
+from bot.discord_bot.schema import valid_options
 
 log = logging.getLogger(__name__)
 PATH = "/discord/interactions"
@@ -38,7 +40,6 @@ EPHEMERAL = 64
 MAX_SKEW_SECONDS = 300
 AUTOCOMPLETE_SECONDS = 2.0
 ATTEMPTS, RETRY_CAP_SECONDS, TIMEOUT_SECONDS, CONNECT_SECONDS = 3, 5.0, 30.0, 5.0
-WORKERS = 4  # threads answering at once (the default executor's); sizes the admission estimate
 _TOKEN = re.compile(r"^[\w.\-]{1,500}$")  # interaction tokens and ids go into a URL path
 
 
@@ -61,20 +62,6 @@ def verified(key: VerifyKey, body: bytes, signature: str, timestamp: str, now: f
         return True
     except (BadSignatureError, ValueError):
         return False
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The raw body, or None when it is larger than `limit` (declared or actual)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 SCALARS = (str, int, float, bool)  # option values; anything else is malformed, so left out
@@ -149,34 +136,28 @@ class Webhook:
         return False
 
 
-def build_router(settings: Settings, assistant: Assistant, workload: Workload | None = None,
-                 clock: Callable[[], float] = time.time,
-                 usage: UsageLog | None = None) -> APIRouter:
-    """The interactions endpoint; answers 404 when no public key is configured. With a usage log,
-    `ask` answers are recorded and carry vote buttons, handled here too."""
+def build_router(services: Services) -> APIRouter:
+    """The interactions endpoint on the shared services (core pool, rate limiter, usage log);
+    answers 404 when no public key is configured. Bodies are capped by the app's `BodyLimit`."""
+    settings, assistant, work = services.settings, services.assistant, services.workload
     router = APIRouter()
-    work = workload or Workload(settings.max_queue_seconds, WORKERS)
     key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
-    cooldown = commands.Cooldown(settings.cooldown_seconds)
-    seen = SeenSet(MAX_SKEW_SECONDS, clock=clock)  # interaction ids, until their window closes
+    declared = schema.declared()
+    seen = SeenSet(MAX_SKEW_SECONDS, clock=services.clock)  # ids, until their window closes
     webhook = Webhook(settings.discord_api_url)
 
-    async def answer(job: Job, app_id: str, token: str, name: str, options: dict,
-                     private: bool, user: str) -> None:
-        try:
-            payload, failed = await job.run(commands.execute, assistant, name, options, usage,
-                                            user)
-        except Restarting:
-            payload, failed = render.render_error(RESTARTING), True
-        await webhook.deliver(app_id, token, payload, failed, private)
+    async def answer(job: Job, app_id: str, token: str, request: ChatRequest) -> None:
+        reply = await services.answer(job, request)
+        payload, failed = commands.payload_of(reply)
+        await webhook.deliver(app_id, token, payload, failed, not request.public)
 
     async def autocomplete(data: dict) -> dict:
         options = data.get("options") if isinstance(data.get("options"), list) else []
         focused = next((o for o in options if _dict(o).get("focused")), {})
         try:
-            names = await asyncio.wait_for(asyncio.to_thread(
+            names = await asyncio.wait_for(services.run_side(
                 commands.speaker_choices, assistant, str(focused.get("value") or "")),
                 AUTOCOMPLETE_SECONDS) if data.get("name") == "quote" else []
         except Exception:  # an empty list beats a failed autocomplete
@@ -186,14 +167,15 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
 
     def command(interaction: dict) -> dict | JSONResponse:
         data = _dict(interaction.get("data"))
-        name, options = data.get("name"), options_of(data)
-        if not isinstance(name, str) or name not in commands.HANDLERS:
+        name = data.get("name")
+        declaration = declared.get(name) if isinstance(name, str) else None
+        options = valid_options(declaration, options_of(data)) if declaration else None
+        if declaration is None or options is None:
             return reply("I do not know that command.")
-        user = _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
-        if name in commands.COOLDOWN_COMMANDS:
-            wait = cooldown.retry_after(user.get("id", "anonymous"))
-            if wait:
-                return reply(commands.cooldown_message(wait))
+        user = str(user_of(interaction).get("id", ""))
+        wait = services.limiter.hit(rate_key("discord", "", user))
+        if wait:
+            return reply(too_fast(wait))
         app_id = str(interaction.get("application_id") or settings.discord_application_id)
         token = str(interaction.get("token") or "")
         if not (_TOKEN.match(app_id) and _TOKEN.match(token)):
@@ -201,10 +183,14 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
         job = work.admit()
         if job is None:
             return reply(RESTARTING if work.draining else BUSY)
-        private = commands.is_private(name, options)
-        user_id = str(user.get("id", ""))
-        work.spawn(job, lambda job: answer(job, app_id, token, name, options, private, user_id),
+        channel = _dict(interaction.get("channel"))
+        chat = commands.chat_request(name, options, user, str(interaction.get("channel_id") or ""),
+                                     commands.thread_conversation(interaction.get("guild_id"),
+                                                                  interaction.get("channel_id"),
+                                                                  channel.get("type")))
+        work.spawn(job, lambda job: answer(job, app_id, token, chat),
                    name="discord interaction reply")
+        private = commands.is_private(name, options)
         return {"type": DEFERRED, "data": {"flags": EPHEMERAL} if private else {}}
 
     async def vote(interaction: dict) -> dict | JSONResponse:
@@ -212,10 +198,13 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
         parsed = commands.parse_vote(_dict(interaction.get("data")).get("custom_id"))
         if parsed is None:
             return JSONResponse({"error": "unknown component"}, status_code=400)
-        user = _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
-        try:  # not the core's pool: a vote must not queue behind questions being answered
-            known = usage is not None and await asyncio.to_thread(
-                commands.record_vote, usage, parsed[1], parsed[0], str(user.get("id", "")))
+        user = str(user_of(interaction).get("id", ""))
+        wait = services.limiter.hit(rate_key("discord", "", user))
+        if wait:
+            return reply(too_fast(wait))
+        try:  # the side pool: a vote must not queue behind questions being answered
+            known = await services.run_side(commands.record_vote, services.usage, parsed[1],
+                                            parsed[0], user)
         except Exception:
             log.warning("could not store a Discord vote", exc_info=True)
             return reply(commands.VOTE_NOT_STORED)
@@ -246,11 +235,9 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
         if key is None:
             log.info("Discord interaction refused: VENDORBAN_DISCORD_PUBLIC_KEY is not set")
             return JSONResponse({"error": "not found"}, status_code=404)
-        body = await read_body(request, settings.max_body_bytes)
-        if body is None:
-            return JSONResponse({"error": "request body too large"}, status_code=413)
+        body = await request.body()
         if not verified(key, body, request.headers.get("x-signature-ed25519", ""),
-                        request.headers.get("x-signature-timestamp", ""), clock()):
+                        request.headers.get("x-signature-timestamp", ""), services.clock()):
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         try:
             interaction = json.loads(body)
@@ -275,16 +262,24 @@ def build_router(settings: Settings, assistant: Assistant, workload: Workload | 
     return router
 
 
+def user_of(interaction: dict) -> dict:
+    """The user who acted (in a guild, under `member`)."""
+    return _dict(_dict(interaction.get("member")).get("user") or interaction.get("user"))
+
+
 def build_app(settings: Settings, assistant: Assistant) -> FastAPI:
-    """A FastAPI app serving only the interactions endpoint (`vendorban discord --http`)."""
-    workload = Workload(settings.max_queue_seconds, WORKERS)
+    """A FastAPI app serving only the interactions endpoint (`vendorban discord --http`), with
+    the server's body cap."""
+    services = Services(settings, assistant)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await workload.drain(settings.shutdown_grace_seconds)
+        await services.aclose()
 
     app = FastAPI(title="vendorban Discord interactions", docs_url=None, redoc_url=None,
                   lifespan=lifespan)
-    app.include_router(build_router(settings, assistant, workload, usage=UsageLog(settings)))
+    app.state.services = services
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(build_router(services))
     return app

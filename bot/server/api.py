@@ -9,15 +9,15 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.chat.limits import RateLimiter
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING, Restarting, Workload
 from bot.core.conversation_store import CONVERSATION_ID, ask_followup
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
 from bot.core.types import AnswerKind
 from bot.render.data import answer_to_dict
 from bot.server.feedback import add_feedback_route
-from bot.server.limits import RateLimiter
-from bot.server.services import Services
-from bot.server.workload import BUSY, RESTARTING, Restarting, Workload
 
 WRONG_TOKENS_PER_MINUTE = 10  # per client address; past it every request is refused for a while
 

@@ -14,15 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from bot.chat.limits import BodyLimit
+from bot.chat.services import Services
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
 from bot.core.embeddings import get_embedder
 from bot.core.errors import BotError, EmptyIndexError, IndexUnavailableError, InputError
 from bot.server import api, mattermost, pages, slack
 from bot.server.crashes import CrashGuard
-from bot.server.limits import BodyLimit
-from bot.server.services import CORE_THREADS, Services
-from bot.server.workload import Workload
 
 log = logging.getLogger(__name__)
 WARM_UP_RETRY_MAX = 30.0  # seconds between attempts to reach an index that was unavailable
@@ -35,7 +34,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """The server for these settings; front ends without a configured secret stay unmounted."""
     services = Services(settings, assistant or Assistant(settings), clock=clock)
-    workload = Workload(settings.max_queue_seconds, CORE_THREADS, services.executor)
+    workload = services.workload
     app = FastAPI(title="vendorban", version="0.1.0", lifespan=_lifespan,
                   description="Cited answers about government bans on telecom vendors.")
     app.state.services = services
@@ -49,7 +48,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         app.include_router(slack.build_router(services, workload))
     if settings.mattermost_token.get_secret_value():
         app.include_router(mattermost.build_router(services, workload))
-    mount_discord_http(app, services, workload)
+    mount_discord_http(app, services)
     return app
 
 
@@ -77,19 +76,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("slack mentions: not answered (VENDORBAN_SLACK_BOT_TOKEN is not set)")
     if not settings.api_token.get_secret_value():
         log.info("JSON API: open (VENDORBAN_API_TOKEN is not set)")
-    workload: Workload = app.state.workload
     warm_up = asyncio.create_task(asyncio.to_thread(_warm_up, services), name="warm-up")
-    gateway = start_discord(services, workload)
+    gateway = start_discord(services)
     try:
         yield
     finally:
         # queued answers go out (or "ask again" replies) before the gateway and client close
-        await workload.drain(settings.shutdown_grace_seconds)
+        await services.workload.drain(settings.shutdown_grace_seconds)
         for task in (warm_up, gateway):
             if task is not None:
                 task.cancel()
-        await services.delivery.aclose()
-        services.executor.shutdown(wait=False, cancel_futures=True)
+        await services.aclose()
 
 
 def _warm_up(services: Services) -> None:
@@ -145,15 +142,14 @@ def _keep_opening(services: Services) -> None:
 
 # ---- Discord in the same process: the gateway bot when a token is set, HTTP interactions always
 # ---- mounted (the router itself answers 404 until a public key is configured).
-def start_discord(services: Services, workload: Workload) -> asyncio.Task | None:
-    """With a Discord token, run `bot.discord_bot.gateway.run_gateway` as a background task."""
+def start_discord(services: Services) -> asyncio.Task | None:
+    """With a Discord token, run `bot.discord_bot.gateway.run_gateway` as a background task on
+    the server's services (its pool, rate limiter and usage log)."""
     if not services.settings.discord_token.get_secret_value():
         return None
     from bot.discord_bot.gateway import run_gateway
 
-    task = asyncio.create_task(run_gateway(services.settings, services.assistant, workload,
-                                           services.usage),
-                               name="discord")
+    task = asyncio.create_task(run_gateway(services), name="discord")
     task.add_done_callback(_log_gateway_end)
     return task
 
@@ -163,12 +159,11 @@ def _log_gateway_end(task: asyncio.Task) -> None:
         log.error("the Discord gateway stopped", exc_info=task.exception())
 
 
-def mount_discord_http(app: FastAPI, services: Services, workload: Workload) -> None:
+def mount_discord_http(app: FastAPI, services: Services) -> None:
     """Mount Discord's HTTP interactions endpoint (`POST /discord/interactions`)."""
     from bot.discord_bot.http import build_router
 
-    app.include_router(build_router(services.settings, services.assistant, workload,
-                                    clock=services.clock, usage=services.usage))
+    app.include_router(build_router(services))
 
 
 # ---- errors at the HTTP edge: JSON bodies {"error": ...}, never a traceback or a secret

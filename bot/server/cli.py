@@ -8,10 +8,10 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
+from bot.chat.workload import Workload
 from bot.cli import command, ensure_corpus
 from bot.core.config import Settings
 from bot.core.errors import ConfigError, IndexUnavailableError
-from bot.server.workload import Workload
 
 if TYPE_CHECKING:
     import uvicorn

@@ -10,8 +10,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.chat.services import Services
 from bot.core.usage import MAX_COMMENT_CHARS
-from bot.server.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request
 
+from bot.chat.services import Services
+from bot.chat.workload import Workload
 from bot.server import render_markdown
 from bot.server.forms import parse_form
-from bot.server.services import Services
 from bot.server.slash import answer_slash_command
-from bot.server.workload import Workload
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from bot.chat.services import Services
 from bot.core.errors import BotError
-from bot.server.services import Services
 
 PAGE = Path(__file__).with_name("static") / "index.html"
 

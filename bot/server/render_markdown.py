@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+from bot.chat.dispatch import HELP_LINES, Reply
 from bot.core.types import Citation
 from bot.render.text import also_in, answer_text, source_detail
-from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
 
 MAX_POST_CHARS = 16_383
@@ -79,6 +79,8 @@ def render(reply: Reply, command: str = "/vendorban") -> dict:
         text = _answer(reply)
     elif reply.kind == "sources":
         text = _sources(reply)
+    elif reply.kind == "notice":
+        text = escape(reply.message)
     elif reply.kind == "help":
         text = (f"{escape(reply.message)}\n" if reply.message else "") + help_text(command[:40])
     else:

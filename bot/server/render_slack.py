@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
+from bot.chat.dispatch import HELP_LINES, Reply
 from bot.core.types import Citation
 from bot.render.text import also_in, answer_text, source_detail
-from bot.server.commands import HELP_LINES, Reply
 from bot.server.mentions import neutralise_mentions
 
 MAX_BLOCKS = 50
@@ -143,6 +143,9 @@ def render(reply: Reply, command: str = "/vendorban") -> dict:
         fallback = _answer(reply, out)
     elif reply.kind == "sources":
         fallback = _sources(reply, out)
+    elif reply.kind == "notice":
+        fallback = escape(reply.message)
+        out.section(fallback)
     elif reply.kind == "help":
         note = f"{escape(reply.message)}\n" if reply.message else ""
         fallback = note + help_text(escape(command))

@@ -11,14 +11,14 @@ from collections.abc import Callable, Mapping
 from fastapi import APIRouter, HTTPException, Request, Response
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.chat.dispatch import conversation_id, execute, immediate_reply, parse_request
+from bot.chat.limits import SeenSet, SeenSetFull
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING, Job, Restarting, Workload
 from bot.server import render_slack
-from bot.server.commands import conversation_id, execute, immediate_reply, parse_request
 from bot.server.forms import parse_form
-from bot.server.limits import SeenSet, SeenSetFull
-from bot.server.services import Services
 from bot.server.slack_votes import take_vote
 from bot.server.slash import answer_slash_command
-from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 300  # Slack's replay window, either side of the request's timestamp

@@ -4,7 +4,6 @@ response_url, after the ack)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -13,11 +12,12 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 
+from bot.chat.dispatch import rate_key, too_fast
+from bot.chat.services import Services
 from bot.core.usage import VOTE_THANKS as THANKS
 from bot.core.usage import VOTE_UNKNOWN as NOT_ON_RECORD
 from bot.server.forms import parse_form
 from bot.server.render_slack import MAX_BLOCKS, MAX_FALLBACK_CHARS, VOTE_ACTIONS
-from bot.server.services import Services
 
 log = logging.getLogger(__name__)
 _ANSWER_ID = re.compile(r"[\w-]{1,128}")  # what UsageLog.record hands out, with room to spare
@@ -84,13 +84,18 @@ async def take_vote(services: Services, body: bytes) -> None:
     click = parse_vote(body)
     if click is None:
         return
-    try:  # not the core's pool: a vote must not queue behind questions being answered
-        known = await asyncio.to_thread(_record, services, click)
-    except Exception:
-        log.warning("could not store a Slack vote", exc_info=True)
-        reply = ephemeral(NOT_STORED)
+    team, _, user = click.voter.partition(":")
+    wait = services.limiter.hit(rate_key("slack", team, user))  # the commands' budget
+    if wait:
+        reply = ephemeral(too_fast(wait))
     else:
-        reply = thanked(click) if known else ephemeral(NOT_ON_RECORD)
+        try:  # the side pool: a vote must not queue behind questions being answered
+            known = await services.run_side(_record, services, click)
+        except Exception:
+            log.warning("could not store a Slack vote", exc_info=True)
+            reply = ephemeral(NOT_STORED)
+        else:
+            reply = thanked(click) if known else ephemeral(NOT_ON_RECORD)
     services.delivery.spawn(services.delivery.post(click.response_url, reply),
                             name="slack vote reply")
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 
-from bot.server.commands import Reply, command_name, execute, immediate_reply, parse_request
-from bot.server.services import Services
-from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
+from bot.chat.dispatch import (
+    CHANNEL_ACTIONS,
+    Reply,
+    channel_alerts,
+    command_name,
+    conversation_id,
+    execute,
+    immediate_reply,
+    parse_request,
+    rate_key,
+    too_fast,
+)
+from bot.chat.services import Services
+from bot.chat.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 Render = Callable[[Reply, str], dict]
 
@@ -18,23 +28,29 @@ def answer_slash_command(services: Services, workload: Workload, form: Mapping[s
     """The immediate response; a question's answer is posted to `response_url` after it (or, when
     the server restarts first, a reply asking the user to ask again)."""
     command = command_name(form.get("command", ""))
-    wait = services.limiter.hit(f"{platform}:{form.get('team_id', '')}:{form['user_id']}")
+    wait = services.limiter.hit(rate_key(platform, form.get("team_id", ""), form["user_id"]))
     if wait:
-        return {"response_type": "ephemeral",
-                "text": f"You are asking too fast; try again in {math.ceil(wait)} s."}
+        return {"response_type": "ephemeral", "text": too_fast(wait)}
     chat = parse_request(form.get("text", ""))
-    chat.platform, chat.user = platform, f"{form.get('team_id', '')}:{form['user_id']}"
+    team = form.get("team_id", "")
+    chat.platform, chat.user = platform, f"{team}:{form['user_id']}"
+    chat.channel = form.get("channel_id", "")
+    # Mattermost sends the thread's root post when the command is run in a thread: every
+    # question there is a turn of the same conversation
+    chat.conversation = conversation_id(platform, team, chat.channel, form.get("root_id", ""))
     ready = immediate_reply(chat, services.settings.max_question_chars)
     if ready:
         return render(ready, command)
+    if chat.action in CHANNEL_ACTIONS:  # a small file write, no core call: answered at once
+        return render(channel_alerts(services.settings, chat), command)
     job = workload.admit()
     if job is None:
         return {"response_type": "ephemeral", "text": RESTARTING if workload.draining else BUSY}
 
     async def answer_later(job: Job) -> None:
         try:
-            message = render(await job.run(execute, services.assistant, chat, services.usage),
-                             command)
+            message = render(await job.run(execute, services.assistant, chat, services.usage,
+                                           services.conversations), command)
         except Restarting:
             message = {"response_type": "ephemeral", "text": RESTARTING}
         await services.delivery.post(form["response_url"], message | dict(delayed_extra or {}))
