@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat.dispatch import Reply
 from bot.core.types import NOT_FOUND, Answer, AnswerItem, Citation
 from bot.discord_bot import render as discord
 from bot.render.data import answer_to_dict
 from bot.render.text import answer_parts, answer_text, render_text
 from bot.server import render_markdown, render_slack
-from bot.server.commands import Reply
 
 SNAPSHOTS = json.loads((Path(__file__).parent / "snapshots" / "render_answers.json")
                        .read_text(encoding="utf-8"))
