@@ -250,3 +250,27 @@ def test_missing_or_malformed_tokens_are_named_before_connecting(settings, bot_t
     for value in (bot_token, app_token):
         if value:
             assert value not in str(caught.value)
+
+
+def test_the_command_line_names_a_refused_token_before_loading_anything(slack, tmp_path,
+                                                                        monkeypatch, capsys):
+    from bot.cli import main
+
+    data = tmp_path / "fresh-data"
+    for name, value in {"DATA_DIR": str(data), "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+                        "SLACK_APP_TOKEN": "xapp-1-revoked-token-3", "SLACK_API_URL":
+                        slack.api_url}.items():
+        monkeypatch.setenv(f"VENDORBAN_{name}", value)
+    assert main(["slack", "--socket"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: Slack refused VENDORBAN_SLACK_APP_TOKEN (invalid_auth)")
+    assert "revoked-token" not in error and SLACK_BOT_TOKEN not in error
+    assert slack.connections == 0
+    assert not (data / "chroma").exists()  # the empty index was not filled first
+
+
+def test_the_command_line_without_socket_points_at_serve(capsys):
+    from bot.cli import main
+
+    assert main(["slack"]) == 1
+    assert "vendorban serve" in capsys.readouterr().err

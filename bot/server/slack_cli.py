@@ -37,10 +37,6 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     require_tokens(settings)  # before the model loads: a missing token is said at once
     if not args.verbose:  # connection and shutdown lines are worth seeing
         logging.getLogger("bot").setLevel(logging.INFO)
-    try:
-        ensure_corpus(settings)
-    except IndexUnavailableError as exc:  # a Chroma server still starting
-        log.warning("%s Connecting anyway; questions fail until it answers.", exc)
     services = Services(settings, Assistant(settings))
     try:
         asyncio.run(_serve(settings, services))
@@ -57,9 +53,17 @@ async def _serve(settings: Settings, services: Services) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.to_thread(warm_up, services)  # the first question need not load the model
+    def prepare() -> None:
+        """Once Slack has accepted the tokens: the index filled if empty, the model loaded, so
+        the first question need not wait."""
+        try:
+            ensure_corpus(settings)
+        except IndexUnavailableError as exc:  # a Chroma server still starting
+            log.warning("%s Connecting anyway; questions fail until it answers.", exc)
+        warm_up(services)
+
     connected = asyncio.Event()
-    task = asyncio.create_task(run_socket(settings, services, stop, connected))
+    task = asyncio.create_task(run_socket(settings, services, stop, connected, warm_up=prepare))
     waiting = asyncio.create_task(connected.wait())
     await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     if connected.is_set():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -104,9 +104,10 @@ def command_form(body: Mapping[str, object]) -> dict[str, str] | None:
     return form
 
 
-async def connect(settings: Settings, services: Services, workload: Workload
-                  ) -> AsyncSocketModeHandler:
-    """Check both tokens with Slack, then open the socket; ConfigError when one is refused."""
+async def checked_handler(settings: Settings, services: Services, workload: Workload
+                          ) -> tuple[AsyncSocketModeHandler, str]:
+    """A Socket Mode handler whose two tokens Slack accepted, and the bot's name; ConfigError
+    when one is refused (slack_sdk alone would retry a refused app-level token forever)."""
     bot_token, app_token = require_tokens(settings)
     for name in LIBRARY_LOGGERS:
         library = logging.getLogger(name)
@@ -116,17 +117,14 @@ async def connect(settings: Settings, services: Services, workload: Workload
     try:
         who = await _checked(app.client.auth_test(), settings, "VENDORBAN_SLACK_BOT_TOKEN",
                              BOT_TOKEN_HELP)
-        # the first socket URL is asked for here, so a refused app-level token is an error at
-        # start, not a reconnect loop inside slack_sdk
-        opened = await _checked(app.client.apps_connections_open(app_token=app_token), settings,
-                                "VENDORBAN_SLACK_APP_TOKEN", APP_TOKEN_HELP)
+        # a socket URL asked for only to check the token: its ticket is short-lived, so the
+        # connection asks for a fresh one once the model is loaded
+        await _checked(app.client.apps_connections_open(app_token=app_token), settings,
+                       "VENDORBAN_SLACK_APP_TOKEN", APP_TOKEN_HELP)
     except BotError:
         await handler.close_async()
         raise
-    handler.client.wss_uri = opened["url"]
-    await handler.connect_async()
-    log.info("Slack Socket Mode: connected as %s in %s", who.get("user"), who.get("team"))
-    return handler
+    return handler, f"{who.get('user')} in {who.get('team')}"
 
 
 async def _checked(call: Awaitable[AsyncSlackResponse], settings: Settings, variable: str,
@@ -143,13 +141,17 @@ async def _checked(call: Awaitable[AsyncSlackResponse], settings: Settings, vari
 
 
 async def run_socket(settings: Settings, services: Services, stop: asyncio.Event,
-                     connected: asyncio.Event | None = None,
-                     workload: Workload | None = None) -> None:
-    """Serve Slack over Socket Mode until `stop` is set, then answer what is queued (or tell the
-    askers to ask again) and close."""
+                     connected: asyncio.Event | None = None, workload: Workload | None = None,
+                     warm_up: Callable[[], object] | None = None) -> None:
+    """Check the tokens, run `warm_up` (in a thread), connect and serve Slack over Socket Mode
+    until `stop` is set; then answer what is queued (or tell the askers to ask again) and close."""
     workload = workload or Workload(settings.max_queue_seconds, CORE_THREADS, services.executor)
-    handler = await connect(settings, services, workload)
+    handler, who = await checked_handler(settings, services, workload)
     try:
+        if warm_up is not None:  # a bad token is said before this wait, a loaded model after it
+            await asyncio.to_thread(warm_up)
+        await handler.connect_async()
+        log.info("Slack Socket Mode: connected as %s", who)
         if connected is not None:
             connected.set()
         await stop.wait()
