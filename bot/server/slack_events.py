@@ -37,22 +37,23 @@ class SlackEvents:
     def __init__(self, services: Services, workload: Workload) -> None:
         self.services = services
         self.workload = workload
-        self.ids = SeenSet(EVENT_MEMORY_SECONDS)
-        self.messages = SeenSet(EVENT_MEMORY_SECONDS)  # channel:ts of messages taken up
+        self.ids = SeenSet(EVENT_MEMORY_SECONDS)  # of mentions
+        self.messages = SeenSet(EVENT_MEMORY_SECONDS)  # channel:ts of the messages answered
 
     def take(self, payload: dict) -> None:
         """Start answering an `event_callback` (never blocks: the caller acks right after);
         SeenSetFull when too many ids are remembered to take a new one safely."""
         event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
-        event_id = str(payload.get("event_id") or "")
-        if not event_id or not self.ids.first(event_id):
-            log.info("ignored a retried or unidentified Slack event")
-            return
         team = str(payload.get("team_id", ""))
         if event.get("type") == "app_mention" and not event.get("bot_id"):
-            if self._first_time(event):
+            event_id = str(payload.get("event_id") or "")
+            if not event_id or not self.ids.first(event_id):
+                log.info("ignored a retried or unidentified Slack event")
+            elif self._first_time(event):
                 self._answer(team, event, reply_only=False)
         elif is_thread_reply(event, bot_users(payload)):
+            # nothing is remembered for the many messages of threads the bot is not in; a
+            # retried reply is turned away by `_first_time` when it comes to be answered
             self.services.delivery.spawn(self._follow_thread(team, event),
                                          name="slack thread reply")
 
