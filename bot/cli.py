@@ -197,7 +197,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 # Modules that register more sub-commands with @command (front ends, feeds, eval, bench).
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.evaluation.cli", "bot.cli_sources", "bot.discord_bot.cli", "bot.server.cli",
-    "bot.onnx_cli", "bot.usage_cli", "bot.alerts_cli",
+    "bot.onnx_cli", "bot.usage_cli", "bot.alerts_cli", "bot.server.slack_cli",
 )
 
 

@@ -138,3 +138,81 @@ def test_a_mention_in_another_thread_starts_afresh(serve, receiver):
         assert reply["thread_ts"] == (root or other["event"]["ts"])
         assert "Read as" not in context_text(reply)
         assert "*Question:* How much will it cost?" in context_text(reply)
+
+
+def reply(text: str, ts: str, thread_ts: str | None, event_id: str, user: str = "U2",
+          **extra: object) -> dict:
+    """A `message` event as Slack sends it for a channel the bot is in (message.channels)."""
+    payload = mention(text, event_id, thread_ts)
+    payload["event"] |= {"type": "message", "user": user, "ts": ts, "event_ts": ts,
+                         "channel_type": "channel", **extra}
+    payload["authorizations"] = [{"enterprise_id": None, "team_id": "T1", "user_id": "UBOT",
+                                  "is_bot": True, "is_enterprise_install": False}]
+    return payload
+
+
+def started_thread(live, receiver, root: str, event_id: str) -> None:
+    """A thread whose root mentions the bot with a question, and the bot's answer in it."""
+    first = mention("<@UBOT> What is the rip and replace programme in the US?", event_id)
+    first["event"]["ts"] = root
+    assert post_event(live, first).status_code == 200
+    receiver.wait_for(1)
+    live.wait_idle()
+
+
+def test_a_plain_reply_in_a_thread_the_bot_answered_continues_it(serve, receiver):
+    live = serve()
+    root = "1700001000.000100"
+    started_thread(live, receiver, root, "EvT1")
+    follow = reply("How much will it cost?", "1700001010.000100", root, "EvT2")
+    now = int(time.time())
+    assert [post_event(live, follow, timestamp=now - 1 + i, retry=i or None).status_code
+            for i in range(2)] == [200, 200]  # and Slack's retry of it
+    answer = receiver.wait_for(2)[1]
+    live.wait_idle()
+    assert len(receiver.posts) == 2  # the first answer and this one, once
+    assert answer["path"] == "/chat.postMessage"
+    message = answer["json"]
+    assert message["thread_ts"] == root and message["channel"] == "C1"
+    context = context_text(message)
+    assert "*Read as:*" in context and "rip and replace" in context.split("*Read as:*")[1]
+    assert "billion" in message["text"]
+
+
+@pytest.mark.parametrize(("case", "changes"), [
+    ("the bot's own post", {"user": "UBOT", "bot_id": "BBOT"}),
+    ("the bot's own post, no bot_id", {"user": "UBOT"}),
+    ("another bot", {"user": "U9", "bot_id": "B9", "subtype": "bot_message"}),
+    ("an edit", {"subtype": "message_changed"}),
+    ("a deletion", {"subtype": "message_deleted"}),
+    ("a thread the bot never answered", {"thread_ts": "1700001099.000100"}),
+    ("a message outside any thread", {"thread_ts": None}),
+    ("chatter that asks nothing", {"text": "thanks"}),
+])
+def test_plain_messages_the_bot_must_not_answer(serve, receiver, case, changes):
+    live = serve()
+    root = "1700001100.000100"
+    started_thread(live, receiver, root, f"EvU-{case}")
+    ignored = reply("How much will it cost?", "1700001110.000100", root, f"EvV-{case}")
+    ignored["event"] |= changes
+    if changes.get("thread_ts", "") is None:
+        del ignored["event"]["thread_ts"]
+    assert post_event(live, ignored).status_code == 200
+    live.wait_idle()
+    assert len(receiver.posts) == 1, case
+
+
+def test_a_mention_in_the_thread_comes_twice_and_is_answered_once(serve, receiver):
+    live = serve()
+    root = "1700001200.000100"
+    started_thread(live, receiver, root, "EvW1")
+    text, ts = "<@UBOT> And by when?", "1700001210.000100"
+    as_message = reply(text, ts, root, "EvW2")  # Slack sends both; either may come first
+    as_mention = mention(text, "EvW3", thread_ts=root)
+    as_mention["event"]["ts"] = ts
+    for payload in (as_message, as_mention):
+        assert post_event(live, payload).status_code == 200
+    receiver.wait_for(2)
+    live.wait_idle()
+    assert len(receiver.posts) == 2
+    assert receiver.posts[1]["json"]["thread_ts"] == root

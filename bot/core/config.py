@@ -80,7 +80,10 @@ class Settings(BaseSettings):
 
     # --- Slack and Mattermost
     slack_signing_secret: SecretStr = Field(SecretStr(""), description="Slack signing secret.")
-    slack_bot_token: SecretStr = Field(SecretStr(""), description="Slack bot token (Events API).")
+    slack_bot_token: SecretStr = Field(
+        SecretStr(""), description="Slack bot token, xoxb-... (Events API, Socket Mode).")
+    slack_app_token: SecretStr = Field(
+        SecretStr(""), description="Slack app-level token, xapp-... (Socket Mode).")
     slack_api_url: str = Field("https://slack.com/api", description="Slack Web API base URL.")
     mattermost_token: SecretStr = Field(SecretStr(""), description="Mattermost command token.")
 

@@ -76,20 +76,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("slack mentions: not answered (VENDORBAN_SLACK_BOT_TOKEN is not set)")
     if not settings.api_token.get_secret_value():
         log.info("JSON API: open (VENDORBAN_API_TOKEN is not set)")
-    warm_up = asyncio.create_task(asyncio.to_thread(_warm_up, services), name="warm-up")
+    warming = asyncio.create_task(asyncio.to_thread(warm_up, services), name="warm-up")
     gateway = start_discord(services)
     try:
         yield
     finally:
         # queued answers go out (or "ask again" replies) before the gateway and client close
         await services.workload.drain(settings.shutdown_grace_seconds)
-        for task in (warm_up, gateway):
+        for task in (warming, gateway):
             if task is not None:
                 task.cancel()
         await services.aclose()
 
 
-def _warm_up(services: Services) -> None:
+def warm_up(services: Services) -> None:
     """Load the model, open the index and build the BM25 side index before the first question
     (readyz waits for this: at 100k chunks the side index takes about 25 s to build from Chroma,
     about 1 s to load from its cache in the data directory). An index that cannot be reached yet

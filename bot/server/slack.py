@@ -1,8 +1,9 @@
-"""Slack adapter: signed slash commands (ack now, answer via response_url) and app mentions."""
+"""Slack over HTTP: signature checks, then the handling both transports share (slash commands
+answered through response_url, Events API callbacks, vote buttons); Socket Mode is
+`bot.server.slack_socket`."""
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -11,20 +12,18 @@ from collections.abc import Callable, Mapping
 from fastapi import APIRouter, HTTPException, Request, Response
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.chat.dispatch import conversation_id, execute, immediate_reply, parse_request
 from bot.chat.limits import SeenSet, SeenSetFull
 from bot.chat.services import Services
-from bot.chat.workload import BUSY, RESTARTING, Job, Restarting, Workload
+from bot.chat.workload import Workload
 from bot.server import render_slack
 from bot.server.forms import parse_form
-from bot.server.slack_votes import take_vote
+from bot.server.slack_events import SlackEvents
+from bot.server.slack_votes import parse_vote, take_vote
 from bot.server.slash import answer_slash_command
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 300  # Slack's replay window, either side of the request's timestamp
-EVENT_MEMORY_SECONDS = 3600  # Slack retries an event for a few minutes; keep ids an hour
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 class _ServiceClock(Clock):
@@ -43,7 +42,7 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value(),
                                  clock=_ServiceClock(services.clock))
     signatures = SeenSet(WINDOW_SECONDS, clock=services.clock)
-    events = SeenSet(EVENT_MEMORY_SECONDS)
+    events = SlackEvents(services, workload)
     router = APIRouter(prefix="/slack", tags=["slack"])
 
     async def verified_body(request: Request) -> bytes:
@@ -60,8 +59,7 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
     @router.post("/commands", summary="Slack slash command")
     async def slash_command(request: Request) -> dict:
         form = parse_form(await verified_body(request), required=("user_id", "response_url"))
-        return answer_slash_command(services, workload, form, "slack", render_slack.render,
-                                    render_slack.searching, {"replace_original": False})
+        return answer_command(services, workload, form)
 
     @router.post("/events", summary="Slack Events API")
     async def event(request: Request) -> Response:
@@ -75,18 +73,15 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
         if payload.get("type") == "url_verification":
             return Response(json.dumps({"challenge": str(payload.get("challenge", ""))}),
                             media_type="application/json")
-        inner = payload.get("event") if isinstance(payload.get("event"), dict) else {}
-        event_id = str(payload.get("event_id") or "")
-        if not event_id or not _first(events, event_id):
-            log.info("ignored a retried or unidentified Slack event")
-            return Response(status_code=200)
-        if inner.get("type") == "app_mention" and not inner.get("bot_id"):
-            _on_mention(services, workload, str(payload.get("team_id", "")), inner)
+        try:
+            events.take(payload)
+        except SeenSetFull:
+            raise _full(len(events.ids)) from None
         return Response(status_code=200)
 
     @router.post("/interactions", summary="Slack interactivity: the vote buttons")
     async def interaction(request: Request) -> Response:
-        await take_vote(services, await verified_body(request))
+        await take_vote(services, parse_vote(await verified_body(request)))
         return Response(status_code=200)
 
     return router
@@ -111,46 +106,16 @@ def _first(seen: SeenSet, key: str, headers: Mapping[str, str] | None = None) ->
     try:
         return seen.first(key, expires)
     except SeenSetFull:
-        log.error("refused a Slack request: %d live signatures or events remembered", len(seen))
-        raise HTTPException(503, "Too many requests right now; try again shortly.",
-                            headers={"Retry-After": "60"}) from None
+        raise _full(len(seen)) from None
 
 
-def _on_mention(services: Services, workload: Workload, team: str, event: dict) -> None:
-    """Answer an app mention in its thread (through chat.postMessage), after the ack."""
-    token = services.settings.slack_bot_token.get_secret_value()
-    if not token:
-        log.warning("cannot answer a Slack mention: VENDORBAN_SLACK_BOT_TOKEN is not set")
-        return
-    if services.limiter.hit(f"slack:{team}:{event.get('user', '')}"):
-        log.info("dropped a Slack mention over the rate limit")
-        return
-    text = html.unescape(_MENTION.sub(" ", str(event.get("text", ""))))
-    chat = parse_request(text)
-    chat.public = True  # a thread reply is seen by the channel; help stays help
-    chat.platform, chat.user = "slack", f"{team}:{event.get('user', '')}"
-    target = {"channel": event.get("channel"),
-              "thread_ts": event.get("thread_ts") or event.get("ts")}
-    # the thread's root: every mention in a thread is a turn of the same conversation
-    chat.conversation = conversation_id("slack", team, str(target["channel"] or ""),
-                                        str(target["thread_ts"] or ""))
-    api = services.settings.slack_api_url.rstrip("/")
-    reply = immediate_reply(chat, services.settings.max_question_chars)
-    job = workload.admit()
-    if job is None:  # only the asker sees why there is no answer
-        busy = {"text": RESTARTING if workload.draining else BUSY, "user": event.get("user")}
-        services.delivery.spawn(services.delivery.post(f"{api}/chat.postEphemeral",
-                                                       busy | target, token=token),
-                                name="slack busy reply")
-        return
+def _full(remembered: int) -> HTTPException:
+    log.error("refused a Slack request: %d live signatures or events remembered", remembered)
+    return HTTPException(503, "Too many requests right now; try again shortly.",
+                         headers={"Retry-After": "60"})
 
-    async def answer(job: Job) -> None:
-        try:
-            message = render_slack.render(reply or await job.run(
-                execute, services.assistant, chat, services.usage, services.conversations))
-            message.pop("response_type")
-        except Restarting:
-            message = {"text": RESTARTING}
-        await services.delivery.post(f"{api}/chat.postMessage", message | target, token=token)
 
-    workload.spawn(job, answer, name="slack mention reply")
+def answer_command(services: Services, workload: Workload, form: Mapping[str, str]) -> dict:
+    """The immediate reply to a slash command (its answer follows at its response_url)."""
+    return answer_slash_command(services, workload, form, "slack", render_slack.render,
+                                render_slack.searching, {"replace_original": False})

@@ -1,6 +1,6 @@
-"""Slack vote buttons pressed: a verified `block_actions` payload -> a vote in the usage log, and
-the answer shown again with a thank-you where its buttons were (through the payload's
-response_url, after the ack)."""
+"""Slack vote buttons pressed: a verified `block_actions` payload (a signed HTTP form, or a Socket
+Mode envelope) -> a vote in the usage log, and the answer shown again with a thank-you where its
+buttons were (through the payload's response_url, after the ack)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ _ANSWER_ID = re.compile(r"[\w-]{1,128}")  # what UsageLog.record hands out, with
 NOT_STORED = "Your vote could not be stored right now; please try again later."
 
 
+class MalformedInteraction(ValueError):
+    """An interaction payload that cannot be read (its message says what is wrong)."""
+
+
 @dataclass(frozen=True)
 class VoteClick:
     """A press of 👍 or 👎 on an answer."""
@@ -36,14 +40,22 @@ class VoteClick:
 
 
 def parse_vote(body: bytes) -> VoteClick | None:
-    """The vote in an interaction body; None for other interactions; 400 when malformed."""
+    """The vote in an HTTP interaction body; None for other interactions; 400 when malformed."""
     form = parse_form(body, required=("payload",))
     try:
         payload = json.loads(form["payload"])
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         raise HTTPException(400, "Malformed interaction payload.") from None
+    try:
+        return vote_click(payload)
+    except MalformedInteraction as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def vote_click(payload: object) -> VoteClick | None:
+    """The vote in an interaction payload; None for other interactions; MalformedInteraction."""
     if not isinstance(payload, dict) or not isinstance(payload.get("actions", []), list):
-        raise HTTPException(400, "Malformed interaction payload.")
+        raise MalformedInteraction("Malformed interaction payload.")
     if payload.get("type") != "block_actions":
         return None
     action = next((a for a in payload.get("actions", []) if isinstance(a, dict)
@@ -52,9 +64,9 @@ def parse_vote(body: bytes) -> VoteClick | None:
         return None
     answer_id, url = action.get("value"), payload.get("response_url")
     if not (isinstance(answer_id, str) and _ANSWER_ID.fullmatch(answer_id)):
-        raise HTTPException(400, "The vote names no answer.")
+        raise MalformedInteraction("The vote names no answer.")
     if not (isinstance(url, str) and urlsplit(url).scheme in ("http", "https")):
-        raise HTTPException(400, "response_url must be an http(s) URL.")
+        raise MalformedInteraction("response_url must be an http(s) URL.")
     user = _dict(payload.get("user"))
     team = _dict(payload.get("team")).get("id") or user.get("team_id") or ""
     message = payload.get("message")
@@ -79,9 +91,8 @@ def ephemeral(text: str) -> dict:
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
-async def take_vote(services: Services, body: bytes) -> None:
-    """Record the vote in a verified interaction body and post the reply to its response_url."""
-    click = parse_vote(body)
+async def take_vote(services: Services, click: VoteClick | None) -> None:
+    """Record a verified vote and post the reply to its response_url (None: nothing to do)."""
     if click is None:
         return
     team, _, user = click.voter.partition(":")
