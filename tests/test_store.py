@@ -53,7 +53,7 @@ def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
     assert [p.chunk_id for p in store.get(where=Filters(country="Japan").where())] == ["d-0"]
 
 
-OLD_HNSW = {"space": "cosine", "ef_construction": 100, "ef_search": 100, "max_neighbors": 16}
+OLD_HNSW = {"hnsw_ef_construction": 100, "hnsw_ef_search": 100, "hnsw_max_neighbors": 16}
 
 
 def old_layout_index(settings, corpus, monkeypatch) -> Store:
@@ -61,9 +61,8 @@ def old_layout_index(settings, corpus, monkeypatch) -> Store:
     from bot.core import store as store_module
 
     with monkeypatch.context() as patch:
-        patch.setattr(store_module, "HNSW", OLD_HNSW)
         patch.setattr(store_module, "INT_FLAGS", {})
-        ingest([corpus], settings, progress=False)
+        ingest([corpus], settings.model_copy(update=OLD_HNSW), progress=False)
     return Store(settings)
 
 
