@@ -156,7 +156,8 @@ def test_hnsw_parameters_come_from_the_settings(settings):
     custom = settings.model_copy(update={"hnsw_max_neighbors": 24, "hnsw_ef_construction": 120,
                                          "hnsw_ef_search": 90})
     config = Store(custom).chunks.configuration_json["hnsw"]
-    assert (config["max_neighbors"], config["ef_construction"], config["ef_search"]) == (24, 120, 90)
+    got = (config["max_neighbors"], config["ef_construction"], config["ef_search"])
+    assert got == (24, 120, 90)
     wider = custom.model_copy(update={"hnsw_ef_search": 300})  # the one Chroma can change later
     assert Store(wider).chunks.configuration_json["hnsw"]["ef_search"] == 300
     assert Store(wider).outdated_layout() == []

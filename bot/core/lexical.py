@@ -20,7 +20,8 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -215,18 +216,38 @@ def release_free_memory() -> None:
 
 def build(store: Store, generation: object, cache_dir: Path | None = None) -> Snapshot:
     """The snapshot of this generation: from the local cache when it holds exactly this
-    collection and generation, else read from Chroma (and cached)."""
-    path = None
-    if cache_dir is not None:
-        path = cache_dir / f"bm25-{store.chunks.id}-{generation}.npz"
+    collection and generation, else read from Chroma (and cached). Processes sharing the cache
+    (`serve --workers N`) build one at a time, so the others load the first one's cache instead
+    of each reading every chunk."""
+    if cache_dir is None:
+        return read_snapshot(store, generation)
+    path = cache_dir / f"bm25-{store.chunks.id}-{generation}.npz"
+    with _build_lock(cache_dir):
         cached = load_snapshot(path, generation)
         if cached is not None and len(cached) == store.count():
             log.info("lexical index loaded from %s", path)
             return cached
-    snapshot = read_snapshot(store, generation)
-    if path is not None:
+        snapshot = read_snapshot(store, generation)
         save_snapshot(snapshot, path)
     return snapshot
+
+
+@contextmanager
+def _build_lock(cache_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the cache folder across processes (none where it cannot be made:
+    the cache is an optimisation)."""
+    import fcntl
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle = (cache_dir / ".build.lock").open("a")
+    except OSError as exc:
+        log.warning("building the lexical index without a lock: %s", exc)
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def read_snapshot(store: Store, generation: object) -> Snapshot:

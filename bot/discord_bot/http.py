@@ -28,6 +28,7 @@ from bot.core.usage import VOTE_UNKNOWN, UsageLog
 from bot.discord_bot import commands, render
 from bot.server.delivery import NOT_SENT
 from bot.server.limits import SeenSet, SeenSetFull
+from bot.server.shared_limits import SharedSeenSet
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
 
 log = logging.getLogger(__name__)
@@ -151,16 +152,19 @@ class Webhook:
 
 def build_router(settings: Settings, assistant: Assistant, workload: Workload | None = None,
                  clock: Callable[[], float] = time.time,
-                 usage: UsageLog | None = None) -> APIRouter:
+                 usage: UsageLog | None = None,
+                 seen: SeenSet | SharedSeenSet | None = None) -> APIRouter:
     """The interactions endpoint; answers 404 when no public key is configured. With a usage log,
-    `ask` answers are recorded and carry vote buttons, handled here too."""
+    `ask` answers are recorded and carry vote buttons, handled here too. `seen` remembers
+    interaction ids against replays (the server's, shared by its workers; else this router's)."""
     router = APIRouter()
     work = workload or Workload(settings.max_queue_seconds, WORKERS)
     key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
     cooldown = commands.Cooldown(settings.cooldown_seconds)
-    seen = SeenSet(MAX_SKEW_SECONDS, clock=clock)  # interaction ids, until their window closes
+    if seen is None:  # interaction ids, until their window closes
+        seen = SeenSet(MAX_SKEW_SECONDS, clock=clock)
     webhook = Webhook(settings.discord_api_url)
 
     async def answer(job: Job, app_id: str, token: str, name: str, options: dict,

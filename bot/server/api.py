@@ -14,7 +14,6 @@ from bot.core.conversation_store import CONVERSATION_ID, ask_followup
 from bot.core.dates import parse_partial_date
 from bot.core.retrieval import Filters
 from bot.server.feedback import add_feedback_route
-from bot.server.limits import RateLimiter
 from bot.server.services import Services
 from bot.server.workload import BUSY, RESTARTING, Restarting, Workload
 
@@ -106,7 +105,7 @@ class AskResponse(BaseModel):
 def build_router(services: Services, workload: Workload) -> APIRouter:
     """The /api routes."""
     token = services.settings.api_token.get_secret_value().encode()
-    wrong_tokens = RateLimiter(WRONG_TOKENS_PER_MINUTE)
+    wrong_tokens = services.rate_limiter(WRONG_TOKENS_PER_MINUTE, "wrong-token")
 
     def authorise(request: Request) -> None:
         if not token:

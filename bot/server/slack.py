@@ -16,6 +16,7 @@ from bot.server.commands import conversation_id, execute, immediate_reply, parse
 from bot.server.forms import parse_form
 from bot.server.limits import SeenSet, SeenSetFull
 from bot.server.services import Services
+from bot.server.shared_limits import SharedSeenSet
 from bot.server.slack_votes import take_vote
 from bot.server.slash import answer_slash_command
 from bot.server.workload import BUSY, RESTARTING, Job, Restarting, Workload
@@ -42,8 +43,8 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
     settings = services.settings
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value(),
                                  clock=_ServiceClock(services.clock))
-    signatures = SeenSet(WINDOW_SECONDS, clock=services.clock)
-    events = SeenSet(EVENT_MEMORY_SECONDS)
+    signatures = services.seen_set("slack-signatures", WINDOW_SECONDS, clock=services.clock)
+    events = services.seen_set("slack-events", EVENT_MEMORY_SECONDS)
     router = APIRouter(prefix="/slack", tags=["slack"])
 
     async def verified_body(request: Request) -> bytes:
@@ -104,7 +105,8 @@ def _is_valid(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, st
         return False
 
 
-def _first(seen: SeenSet, key: str, headers: Mapping[str, str] | None = None) -> bool:
+def _first(seen: SeenSet | SharedSeenSet, key: str,
+           headers: Mapping[str, str] | None = None) -> bool:
     """Whether `key` is new (a signature: until its timestamp's window closes); 503 when the
     set is full of live keys, since forgetting one would let it be replayed."""
     expires = int(headers["x-slack-request-timestamp"]) + WINDOW_SECONDS if headers else None
