@@ -106,12 +106,13 @@ BATCH = 5_000  # synthetic chunks made and written per store call (CHUNKS_PER_DO
 
 
 def synthetic_batches(size: int, seed: int = 11,
-                      batch: int = BATCH) -> Iterator[tuple[list[str], np.ndarray]]:
+                      batch: int | None = None) -> Iterator[tuple[list[str], np.ndarray]]:
     """(texts, unit vectors) of `size` synthetic chunks, `batch` at a time: the same chunks
     whatever the batch, so a million never sit in memory at once as text."""
     rng, sentences = random.Random(seed), real_sentences()
     base = sentence_vectors(sentences)
     noise = np.random.default_rng(seed)
+    batch = batch or BATCH
     for at in range(0, size, batch):
         picks = [recombined_chunk(rng, sentences) for _ in range(min(batch, size - at))]
         vectors = np.stack([base[p].mean(axis=0) for p in picks]).astype(np.float32)
@@ -192,7 +193,7 @@ def write_synthetic(store: Store, size: int, state: dict, progress: bool = False
             start = int(chunk_id.split("-")[1]) * 2000
             metas.append(dict(docs[doc_id], position=start // 2000, start=start,
                               end=start + len(text), page=0, attributions="[]"))
-        if at >= state["written"]:
+        if at + len(texts) > state["written"]:  # a batch written in part is written again
             started = time.perf_counter()
             counts = Counter(c.split("-")[0] for c in part)
             records = [dict(m, n_chunks=counts[d]) for d, m in docs.items()]
