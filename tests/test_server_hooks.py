@@ -37,7 +37,8 @@ def discord_package(monkeypatch: pytest.MonkeyPatch) -> dict:
             seen["cancelled"].set()
             raise
 
-    def build_router(settings, assistant, workload=None, clock=None, usage=None) -> APIRouter:
+    def build_router(settings, assistant, workload=None, clock=None, usage=None,
+                     seen_set=None) -> APIRouter:
         router = APIRouter()
 
         @router.post("/discord/interactions")

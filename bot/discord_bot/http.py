@@ -153,18 +153,19 @@ class Webhook:
 def build_router(settings: Settings, assistant: Assistant, workload: Workload | None = None,
                  clock: Callable[[], float] = time.time,
                  usage: UsageLog | None = None,
-                 seen: SeenSet | SharedSeenSet | None = None) -> APIRouter:
+                 seen_set: Callable[..., SeenSet | SharedSeenSet] | None = None) -> APIRouter:
     """The interactions endpoint; answers 404 when no public key is configured. With a usage log,
-    `ask` answers are recorded and carry vote buttons, handled here too. `seen` remembers
-    interaction ids against replays (the server's, shared by its workers; else this router's)."""
+    `ask` answers are recorded and carry vote buttons, handled here too. `seen_set(name, ttl,
+    clock=)` makes the memory of interaction ids kept against replays (the server's, shared by
+    its workers); without it, this router's own."""
     router = APIRouter()
     work = workload or Workload(settings.max_queue_seconds, WORKERS)
     key = load_verify_key(settings.discord_public_key) if settings.discord_public_key else None
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
     cooldown = commands.Cooldown(settings.cooldown_seconds)
-    if seen is None:  # interaction ids, until their window closes
-        seen = SeenSet(MAX_SKEW_SECONDS, clock=clock)
+    make_seen = seen_set or (lambda name, ttl, clock: SeenSet(ttl, clock=clock))
+    seen = make_seen("discord-interactions", MAX_SKEW_SECONDS, clock=clock)  # ids, in the window
     webhook = Webhook(settings.discord_api_url)
 
     async def answer(job: Job, app_id: str, token: str, name: str, options: dict,

@@ -215,11 +215,11 @@ def _log_gateway_end(task: asyncio.Task) -> None:
 
 def mount_discord_http(app: FastAPI, services: Services, workload: Workload) -> None:
     """Mount Discord's HTTP interactions endpoint (`POST /discord/interactions`)."""
-    from bot.discord_bot.http import MAX_SKEW_SECONDS, build_router
+    from bot.discord_bot.http import build_router
 
-    seen = services.seen_set("discord-interactions", MAX_SKEW_SECONDS, clock=services.clock)
     app.include_router(build_router(services.settings, services.assistant, workload,
-                                    clock=services.clock, usage=services.usage, seen=seen))
+                                    clock=services.clock, usage=services.usage,
+                                    seen_set=services.seen_set))
 
 
 # ---- errors at the HTTP edge: JSON bodies {"error": ...}, never a traceback or a secret
