@@ -154,11 +154,12 @@ def synthetic_index(size: int, progress: bool = False, grow: bool = False,
     data = WORK / (f"grow-{key}" if grow else f"index-{size}-{key}")
     settings = bench_settings(data, **overrides)
     state = build_state(settings)
-    if state["size"] < size or state["written"] < state["size"]:
+    target = max(size, state["written"]) if grow else size  # a grown index never shrinks
+    if state["written"] < target:
         data.mkdir(parents=True, exist_ok=True)
-        write_synthetic(Store(settings), max(size, state["size"]), state, progress)
+        write_synthetic(Store(settings), target, state, progress)
     Store(settings)  # applies the configured ef_search
-    count = build_state(settings)["size"]
+    count = build_state(settings)["written"]
     vectors = np.memmap(data / "vectors.f32", dtype=np.float32, mode="r")
     return settings, vectors.reshape(count, -1), chunk_ids(count)
 
