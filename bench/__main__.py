@@ -23,6 +23,7 @@ def registry() -> dict[str, Callable[[bool], dict]]:
         process_bench,
         query_bench,
         reliability,
+        scale_bench,
     )
 
     return {
@@ -34,17 +35,21 @@ def registry() -> dict[str, Callable[[bool], dict]]:
         "memory": process_bench.run_memory,
         "concurrency": concurrency_bench.run_concurrency,
         "reliability": reliability.run_reliability,
+        "scale": scale_bench.run_scale,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     names = ["embedding", "ingest", "query", "recall", "coldstart", "memory", "concurrency"]
-    extra = ["reliability"]  # long; run by name
+    extra = ["reliability", "scale"]  # long; run by name
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run (default: {', '.join(names)}; also by name: "
                              f"{', '.join(extra)})")
     parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes in all")
+    parser.add_argument("--size", type=int, metavar="N",
+                        help="chunks in the scale bench's index (default 1,000,000; 20,000 with "
+                             "--quick); its build resumes and grows in $VENDORBAN_BENCH_DIR")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(names) - set(extra))
     if unknown:
@@ -59,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         print(f"\n### {name} ({'quick' if args.quick else 'full'})", flush=True)
         try:
-            result = benches[name](args.quick)
+            if name == "scale":
+                result = benches[name](args.quick, args.size)
+            else:
+                result = benches[name](args.quick)
         except Exception:  # one broken benchmark must not hide the others' figures
             log.exception("benchmark %s failed", name)
             failed.append(name)

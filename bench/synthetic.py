@@ -3,8 +3,9 @@
 Documents are real corpus sentences shuffled into new ~150-word chunks. Large indexes are built
 without embedding every chunk: each synthetic chunk is a handful of real sentences, its vector the
 normalised mean of those sentences' real embeddings plus a little noise (a chunk's embedding sits
-near the mean of its sentences'), written straight into Chroma through the Store with the same
-metadata ingest writes, so the full answer path (filters, citations) runs on it.
+near the mean of its sentences'), written through the Store's public write path
+(`Store.write_documents`, as ingest writes) with the same metadata ingest writes, so the full
+answer path (filters, citations) runs on it. HNSW parameters come from the settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import json
 import os
 import random
 import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,8 +31,6 @@ from bot.core.schema import (
     ChunkMeta,
     DocumentMeta,
     DocumentRecord,
-    encode_chunk,
-    encode_record,
 )
 from bot.core.sentences import split_sentences
 from bot.core.store import Store
@@ -107,76 +109,114 @@ def sentence_vectors(sentences: list[str]) -> np.ndarray:
     return vectors
 
 
-def synthetic_chunks(size: int, seed: int = 11) -> tuple[list[str], np.ndarray, list[list[int]]]:
-    """(texts, unit vectors, sentence indices) of `size` synthetic chunks."""
+BATCH = 5_000  # synthetic chunks made and written per store call (CHUNKS_PER_DOC divides it)
+
+
+def synthetic_batches(size: int, seed: int = 11,
+                      batch: int | None = None) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(texts, unit vectors) of `size` synthetic chunks, `batch` at a time: the same chunks
+    whatever the batch, so a million never sit in memory at once as text."""
     rng, sentences = random.Random(seed), real_sentences()
     base = sentence_vectors(sentences)
     noise = np.random.default_rng(seed)
-    picks = [recombined_chunk(rng, sentences) for _ in range(size)]
-    vectors = np.stack([base[p].mean(axis=0) for p in picks]).astype(np.float32)
-    vectors += noise.normal(0, 0.01, vectors.shape).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    texts = [" ".join(sentences[i] for i in p) for p in picks]
-    return texts, vectors, picks
+    batch = batch or BATCH
+    for at in range(0, size, batch):
+        picks = [recombined_chunk(rng, sentences) for _ in range(min(batch, size - at))]
+        vectors = np.stack([base[p].mean(axis=0) for p in picks]).astype(np.float32)
+        vectors += noise.normal(0, 0.01, vectors.shape).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        yield [" ".join(sentences[i] for i in p) for p in picks], vectors
 
 
-def synthetic_index(size: int, hnsw: dict | None = None) -> tuple[Settings, np.ndarray, list[str]]:
-    """A data dir of `size` synthetic chunks, built once per layout: settings, vectors, ids."""
-    from bot.core import store as store_module
-
-    config = dict(hnsw or store_module.HNSW)
-    ef_search = config.pop("ef_search", None)  # can change on a built index: not in the key
-    layout = {"hnsw": config, **INT_FLAGS}  # a new layout builds anew
-    key = hashlib.sha1(json.dumps(layout, sort_keys=True).encode()).hexdigest()
-    data = WORK / f"index-{size}-{key[:8]}"
-    settings = bench_settings(data)
-    done = data / "built.json"
-    texts, vectors, _ = synthetic_chunks(size)
-    ids = [f"syn{n // CHUNKS_PER_DOC:06d}-{n % CHUNKS_PER_DOC:04d}" for n in range(size)]
-    if done.exists():
-        chunks = Store(settings).chunks
-        if ef_search and chunks.configuration_json["hnsw"].get("ef_search") != ef_search:
-            chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
-        return settings, vectors, ids
-    if data.exists():
-        shutil.rmtree(data)
-    saved = dict(store_module.HNSW)
-    if hnsw is not None:
-        store_module.HNSW.clear()
-        store_module.HNSW.update(hnsw)
-    try:
-        write_synthetic(Store(settings), texts, vectors, ids)
-    finally:
-        store_module.HNSW.clear()
-        store_module.HNSW.update(saved)
-    done.write_text(json.dumps({"size": size, "hnsw": hnsw or saved}), encoding="utf-8")
-    return settings, vectors, ids
+def synthetic_chunks(size: int, seed: int = 11) -> tuple[list[str], np.ndarray]:
+    """(texts, unit vectors) of `size` synthetic chunks, all at once (small sizes)."""
+    texts: list[str] = []
+    vectors = []
+    for part, vecs in synthetic_batches(size, seed):
+        texts.extend(part)
+        vectors.append(vecs)
+    return texts, np.concatenate(vectors)
 
 
-def write_synthetic(store: Store, texts: list[str], vectors: np.ndarray, ids: list[str]) -> None:
-    """Write chunks and document records with the metadata ingest writes (the schema's)."""
-    rng = random.Random(5)
-    store.record_dimension(int(vectors.shape[1]))
-    docs: dict[str, DocumentMeta] = {}
-    metas = []
-    for chunk_id, text in zip(ids, texts, strict=True):
-        doc_id = chunk_id.split("-")[0]
-        if doc_id not in docs:
-            docs[doc_id] = doc_meta(rng, doc_id)
-        start = int(chunk_id.split("-")[1]) * 2000
-        meta = ChunkMeta(**vars(docs[doc_id]), position=start // 2000, start=start,
-                         end=start + len(text))
-        metas.append(encode_chunk(meta, store.int_flags))
-    step = min(store.client.get_max_batch_size(), 5000)
-    for at in range(0, len(ids), step):
-        store.chunks.add(ids=ids[at : at + step], documents=texts[at : at + step],
-                         metadatas=metas[at : at + step], embeddings=vectors[at : at + step])
-    records = [encode_record(DocumentRecord(**vars(m), n_chunks=CHUNKS_PER_DOC))
-               for m in docs.values()]
-    for at in range(0, len(records), step):
-        part = records[at : at + step]
-        store.docs.upsert(ids=[m["doc_id"] for m in part], metadatas=part,
-                          embeddings=[[1.0]] * len(part))
+def chunk_ids(size: int) -> list[str]:
+    """The synthetic chunk ids, CHUNKS_PER_DOC to a document."""
+    return [f"syn{n // CHUNKS_PER_DOC:06d}-{n % CHUNKS_PER_DOC:04d}" for n in range(size)]
+
+
+def synthetic_index(size: int, progress: bool = False, grow: bool = False,
+                    **overrides: object) -> tuple[Settings, np.ndarray, list[str]]:
+    """A data dir of `size` synthetic chunks, built once per layout: settings (with `overrides`,
+    e.g. hnsw_max_neighbors), the chunks' vectors (memory-mapped) and ids.
+
+    The HNSW parameters fixed at creation are in the folder's name, so another layout builds
+    anew; ef_search is not (the store applies the configured one when it opens). A build is
+    written batch by batch and resumes where an interrupted one stopped. With `grow`, one
+    folder per layout holds the first chunks of the sequence and is extended to `size` (the
+    scale bench: 300k now, a million later, without writing the first 300k again).
+    """
+    probe = bench_settings(WORK, **overrides)
+    layout = {"hnsw": {k: v for k, v in probe.hnsw.items() if k != "ef_search"}, **INT_FLAGS,
+              "writer": "write_documents"}
+    key = hashlib.sha1(json.dumps(layout, sort_keys=True).encode()).hexdigest()[:8]
+    data = WORK / (f"grow-{key}" if grow else f"index-{size}-{key}")
+    settings = bench_settings(data, **overrides)
+    state = build_state(settings)
+    target = max(size, state["written"]) if grow else size  # a grown index never shrinks
+    if state["written"] < target:
+        data.mkdir(parents=True, exist_ok=True)
+        write_synthetic(Store(settings), target, state, progress)
+    Store(settings)  # applies the configured ef_search
+    count = build_state(settings)["written"]
+    vectors = np.memmap(data / "vectors.f32", dtype=np.float32, mode="r")
+    return settings, vectors.reshape(count, -1), chunk_ids(count)
+
+
+def build_state(settings: Settings) -> dict:
+    """A synthetic index's build record: chunks aimed at (`size`) and written, seconds spent."""
+    path = settings.data_dir / "built.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"size": 0, "written": 0, "build_s": 0.0}
+
+
+def write_synthetic(store: Store, size: int, state: dict, progress: bool = False) -> None:
+    """Write synthetic chunks up to `size` through Store.write_documents, whole documents per
+    call, with the document records and metadata ingest writes, from where `state` (the build
+    record, saved after every batch) says the last build stopped; the vectors are appended to
+    vectors.f32 (exact search for recall). Rewriting a half-written batch replaces it."""
+    folder = store.settings.data_dir
+    record, vectors_file = folder / "built.json", folder / "vectors.f32"
+    state = dict(state, size=size)
+    rng = random.Random(5)  # document metadata: drawn for every document, written or not
+    ids = chunk_ids(size)
+    at = 0
+    for texts, vectors in synthetic_batches(size):
+        part = ids[at : at + len(texts)]
+        docs: dict[str, DocumentMeta] = {}
+        metas = []
+        for chunk_id, text in zip(part, texts, strict=True):
+            doc_id = chunk_id.split("-")[0]
+            if doc_id not in docs:
+                docs[doc_id] = doc_meta(rng, doc_id)
+            start = int(chunk_id.split("-")[1]) * 2000
+            metas.append(ChunkMeta(**vars(docs[doc_id]), position=start // 2000, start=start,
+                                   end=start + len(text)))
+        if at + len(texts) > state["written"]:  # a batch written in part is written again
+            started = time.perf_counter()
+            counts = Counter(c.split("-")[0] for c in part)
+            records = [DocumentRecord(**vars(m), n_chunks=counts[d]) for d, m in docs.items()]
+            store.write_documents(records, part, texts, metas, vectors)
+            with open(vectors_file, "r+b" if vectors_file.exists() else "wb") as out:
+                out.truncate(at * vectors.shape[1] * 4)  # a half-written batch's vectors go
+                out.seek(at * vectors.shape[1] * 4)
+                out.write(np.ascontiguousarray(vectors, np.float32).tobytes())
+            state.update(written=at + len(texts), hnsw=store.settings.hnsw,
+                         build_s=round(state["build_s"] + time.perf_counter() - started, 1))
+            record.write_text(json.dumps(state), encoding="utf-8")
+            if progress and state["written"] % 50_000 == 0:
+                print(f"  wrote {state['written']:,} of {size:,} chunks "
+                      f"({state['build_s']:.0f} s)", flush=True)
+        at += len(texts)
     store.mark_updated()
 
 

@@ -96,7 +96,7 @@ def _reindex_args(p: argparse.ArgumentParser) -> None:
 @command("reindex", "rebuild the index with the current HNSW and filter layout (no re-embedding)",
          _reindex_args)
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.store import HNSW, Store
+    from bot.core.store import Store
 
     store = Store(settings)
     outdated = store.outdated_layout()
@@ -113,7 +113,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
             print(f"copied {done:,} of {total:,} chunks", file=sys.stderr, flush=True)
 
     copied = store.rebuild(progress)
-    settings_text = ", ".join(f"{k} {v}" for k, v in HNSW.items() if k != "space")
+    settings_text = ", ".join(f"{k} {v}" for k, v in settings.hnsw.items() if k != "space")
     print(f"Rebuilt the index: {copied:,} chunks, {settings_text}, integer filter flags.")
     return 0
 

@@ -27,3 +27,26 @@ def test_query_bench_asks_with_every_filter(assistant):
     for flt in FILTERS.values():
         assert len(time_asks(assistant, 1, flt)) == 1
     assert isinstance(assistant, Assistant)
+
+
+def test_synthetic_index_is_written_through_the_store_and_grows_in_place(tmp_path, monkeypatch):
+    import numpy as np
+
+    from bench import synthetic
+    from bench.query_bench import recall_at_10
+    from bot.core.store import Store
+
+    monkeypatch.setattr(synthetic, "WORK", tmp_path)
+    monkeypatch.setattr(synthetic, "BATCH", 20)
+    written = []
+    real = Store.write_documents
+    monkeypatch.setattr(Store, "write_documents",
+                        lambda self, *a: written.append(len(a[1])) or real(self, *a))
+    settings, vectors, ids = synthetic.synthetic_index(30, grow=True, hnsw_ef_search=64)
+    assert written == [20, 10] and Store(settings).count() == 30 == len(ids) == len(vectors)
+    assert Store(settings).chunks.configuration_json["hnsw"]["ef_search"] == 64
+    settings, vectors, ids = synthetic.synthetic_index(50, grow=True)  # the first 30 stay
+    assert written == [20, 10, 20, 10] and Store(settings).count() == 50
+    assert len(Store(settings).doc_records()) == 50 // synthetic.CHUNKS_PER_DOC
+    assert np.array_equal(vectors, synthetic.synthetic_chunks(50)[1])
+    assert recall_at_10(Store(settings), vectors, ids, np.asarray(vectors[:5])) == 1.0

@@ -6,6 +6,8 @@ import itertools
 import threading
 from datetime import date
 
+import numpy as np
+
 from bot.core import lexical as lexical_module
 from bot.core.filters import Filters
 from bot.core.lexical import LexicalIndex
@@ -121,6 +123,10 @@ def test_the_built_index_is_cached_for_its_collection_and_generation_only(settin
         second = LexicalIndex(cache_dir=cache)
         second.refresh(store)
     assert second.ids == first.ids and second.snapshot.vocab == first.snapshot.vocab
+    # the cache holds term frequencies (a byte a posting), the weights are computed on load
+    with np.load(files[0]) as saved:
+        assert "weights" not in saved and saved["tf"].dtype == np.uint8
+    assert np.array_equal(second.snapshot.weights, first.snapshot.weights)
     question = "Freedonian regulator Huawei core network"
     assert second.search(question, 5) == first.search(question, 5) != []
     flt = Filters(country="Freedonia", since=date(2024, 1, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -145,7 +146,7 @@ def test_openapi_describes_the_ask_endpoint(serve):
 
 def test_probes_report_up_and_ready(serve):
     live = serve()
-    assert httpx.get(f"{live.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{live.url}/healthz").json() == {"status": "ok", "worker": os.getpid()}
     ready = httpx.get(f"{live.url}/readyz")
     assert ready.status_code == 200 and ready.json()["chunks"] > 0
 

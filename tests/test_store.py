@@ -56,7 +56,7 @@ def test_an_index_with_bool_flags_keeps_filtering_on_bools(settings):
     assert [p.chunk_id for p in store.get(where=Filters(country="Japan").where())] == ["d-0"]
 
 
-OLD_HNSW = {"space": "cosine", "ef_construction": 100, "ef_search": 100, "max_neighbors": 16}
+OLD_HNSW = {"hnsw_ef_construction": 100, "hnsw_ef_search": 100, "hnsw_max_neighbors": 16}
 
 
 def old_layout_index(settings, corpus, monkeypatch) -> Store:
@@ -64,9 +64,8 @@ def old_layout_index(settings, corpus, monkeypatch) -> Store:
     from bot.core import store as store_module
 
     with monkeypatch.context() as patch:
-        patch.setattr(store_module, "HNSW", OLD_HNSW)
         patch.setattr(store_module, "INT_FLAGS", {})
-        ingest([corpus], settings, progress=False)
+        ingest([corpus], settings.model_copy(update=OLD_HNSW), progress=False)
     return Store(settings)
 
 
@@ -156,3 +155,17 @@ def test_a_rebuild_leaves_one_lexical_cache_file(settings, corpus_copy, monkeypa
     assert assistant.ask("Why did the GCSB reject Spark's proposal to use Huawei?").found
     files = [f.name for f in folder.glob("bm25-*.npz")]
     assert files == [f"bm25-{assistant.store.chunks.id}-{assistant.store.version()}.npz"]
+
+
+def test_hnsw_parameters_come_from_the_settings(settings):
+    custom = settings.model_copy(update={"hnsw_max_neighbors": 24, "hnsw_ef_construction": 120,
+                                         "hnsw_ef_search": 90})
+    config = Store(custom).chunks.configuration_json["hnsw"]
+    got = (config["max_neighbors"], config["ef_construction"], config["ef_search"])
+    assert got == (24, 120, 90)
+    wider = custom.model_copy(update={"hnsw_ef_search": 300})  # the one Chroma can change later
+    assert Store(wider).chunks.configuration_json["hnsw"]["ef_search"] == 300
+    assert Store(wider).outdated_layout() == []
+    default = Store(settings)  # M and ef_construction are fixed at creation: reindex applies them
+    assert {"max_neighbors 24 (now 32)", "ef_construction 120 (now 200)"} <= set(
+        default.outdated_layout())

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from bot.chat.delivery import Delivery
 from bot.chat.dispatch import CHANNEL_ACTIONS, ChatRequest, Reply, channel_alerts, execute
-from bot.chat.limits import RateLimiter
+from bot.chat.limits import RateLimiter, SeenSet
+from bot.chat.shared_limits import SharedRateLimiter, SharedSeenSet, database
 from bot.chat.workload import RESTARTING, Job, Restarting, Workload
 from bot.core.assistant import Assistant
 from bot.core.config import Settings
@@ -38,7 +39,10 @@ class Services:
     settings: Settings
     assistant: Assistant
     clock: Callable[[], float] = time.time  # wall clock, for signature windows
-    limiter: RateLimiter = field(init=False)  # per user, across Slack, Mattermost and Discord
+    # rate limits and replay memory in the data directory (limits.sqlite3), shared by every
+    # process serving it (`serve --workers N`); False: in this process's memory
+    shared: bool = False
+    limiter: RateLimiter | SharedRateLimiter = field(init=False)  # per user, every chat front end
     usage: UsageLog = field(init=False)  # answer ids, votes, the usage report
     conversations: Conversations = field(init=False)  # follow-up questions
     workload: Workload = field(init=False)  # admission to the core's pool, drained on shutdown
@@ -46,6 +50,7 @@ class Services:
     model_ready: threading.Event = field(default_factory=threading.Event)
     warmed: threading.Event = field(default_factory=threading.Event)  # warm-up over, ok or not
     startup_problem: str = ""  # why the warm-up failed, shown by /readyz
+    held: list[Any] = field(default_factory=list)  # open lock files, kept for the process
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(CORE_THREADS,
                                                    thread_name_prefix="vendorban-core"))
@@ -54,10 +59,23 @@ class Services:
                                                    thread_name_prefix="vendorban-side"))
 
     def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.settings.rate_limit_per_minute)
+        self.limiter = self.rate_limiter(self.settings.rate_limit_per_minute, "chat")
         self.usage = UsageLog(self.settings)
         self.conversations = Conversations(self.settings, self.clock)
         self.workload = Workload(self.settings.max_queue_seconds, CORE_THREADS, self.executor)
+
+    def rate_limiter(self, per_minute: int, scope: str) -> RateLimiter | SharedRateLimiter:
+        """A per-key limit of hits per minute; `scope` keeps shared limits apart."""
+        if self.shared:
+            return SharedRateLimiter(database(self.settings), per_minute, scope)
+        return RateLimiter(per_minute)
+
+    def seen_set(self, name: str, ttl: float,
+                 clock: Callable[[], float] = time.time) -> SeenSet | SharedSeenSet:
+        """Replay memory (signatures, event and interaction ids) named `name`; wall-clock."""
+        if self.shared:
+            return SharedSeenSet(database(self.settings), name, ttl, clock=clock)
+        return SeenSet(ttl, clock=clock)
 
     async def run_side(self, func: Callable[..., T], *args: Any) -> T:
         """Run a short blocking call (a vote, an autocomplete, stats) in the side pool."""

@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     chroma_timeout: float = Field(
         10.0, gt=0, description="Seconds any call to the Chroma server may take before the index "
                                 "is reported unavailable.")
+    hnsw_max_neighbors: int = Field(
+        32, ge=2, le=256, description="HNSW links per vector (M), set when a collection is "
+                                      "created; `vendorban reindex` applies a new value.")
+    hnsw_ef_construction: int = Field(
+        200, ge=10, le=2000, description="HNSW candidate list while building, set when a "
+                                         "collection is created; `vendorban reindex` applies it.")
+    hnsw_ef_search: int = Field(
+        256, ge=10, le=4000, description="HNSW candidate list while searching (recall against "
+                                         "speed); applied to an existing collection when it opens.")
 
     # --- embeddings
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers name or path.")
@@ -115,6 +124,12 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="A conversation idle this long is forgotten.")
     conversation_max: int = Field(10_000, ge=1, description="Most conversations kept (the least "
                                                            "recently used go first).")
+
+    @property
+    def hnsw(self) -> dict[str, object]:
+        """The HNSW configuration new chunk collections are created with (cosine space)."""
+        return {"space": "cosine", "ef_construction": self.hnsw_ef_construction,
+                "ef_search": self.hnsw_ef_search, "max_neighbors": self.hnsw_max_neighbors}
 
     @property  # not cached: a copied settings object (model_copy) must follow its own data_dir
     def chroma_path(self) -> Path:

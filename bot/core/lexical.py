@@ -19,7 +19,8 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,8 +44,9 @@ MASK_CACHE = 64
 UNREAD = object()  # "read the store's generation yourself" (callers that have read it pass it)
 BACKOFF_FIRST, BACKOFF_MAX = 2.0, 120.0  # seconds before a failed build is tried again
 # of the saved snapshot's layout and tokens (2: capitals map to countries; 3: kinds as plain
-# text, flags as the metadata schema names them)
-CACHE_VERSION = 3
+# text, flags as the metadata schema names them; 4: term frequencies and chunk lengths saved
+# instead of weights, which are computed on load: 5 bytes a posting, not 8)
+CACHE_VERSION = 4
 
 
 @dataclass
@@ -62,6 +64,9 @@ class Snapshot:
     published: np.ndarray  # float64 published_ts, NaN where a chunk has none
     flags: dict[str, np.ndarray]  # flag key -> int32 positions of the chunks carrying it
     _masks: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False)
+    # what the cache stores instead of the weights: term frequencies (uint8 when they fit,
+    # aligned with docs) and chunk lengths; kept from a build until it is saved
+    saved: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -166,26 +171,38 @@ class _Builder:
         order = np.argsort(terms, kind="stable")  # postings grouped by term, chunks ascending
         del terms  # sorted, the term of each posting is np.repeat(arange, df): not kept
         docs = np.repeat(np.arange(n, dtype=np.int32), self.postings)[order]
-        weights = _concatenate(self.counts, np.uint16)[order].astype(np.float32)  # tf for now
+        tf = _concatenate(self.counts, np.uint16)[order]
         del order
+        if not tf.size or int(tf.max()) <= 255:
+            tf = tf.astype(np.uint8)
         lengths = np.asarray(self.lengths, np.float32)
-        average = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-        norm = lengths[docs]  # tf / (K1 * (1 - B + B * length / average) + tf), in place
-        norm *= K1 * B / average
-        norm += K1 * (1 - B)
-        norm += weights
-        weights /= norm
-        del norm
-        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        weights *= np.repeat(idf, df)
         indptr = np.zeros(n_terms + 1, np.int64)
         np.cumsum(df, out=indptr[1:])
         return Snapshot(
             generation=generation, ids=self.ids, vocab=self.vocab, indptr=indptr, docs=docs,
-            weights=weights, kinds=np.asarray(self.kinds, np.int16), kind_codes=self.kind_codes,
-            published=np.asarray(self.published, np.float64),
+            weights=bm25_weights(docs, tf, lengths, df), kinds=np.asarray(self.kinds, np.int16),
+            kind_codes=self.kind_codes, published=np.asarray(self.published, np.float64),
             flags={k: np.asarray(v, np.int32) for k, v in self.flags.items()},
+            saved={"tf": tf, "lengths": lengths},
         )
+
+
+def bm25_weights(docs: np.ndarray, tf: np.ndarray, lengths: np.ndarray,
+                 df: np.ndarray) -> np.ndarray:
+    """float32 BM25 weight of each posting (grouped by term, `df` postings a term), computed in
+    place: tf / (K1 * (1 - B + B * length / average) + tf) * idf."""
+    n = len(lengths)
+    average = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+    weights = tf.astype(np.float32)
+    norm = lengths[docs]
+    norm *= K1 * B / average
+    norm += K1 * (1 - B)
+    norm += weights
+    weights /= norm
+    del norm
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    weights *= np.repeat(idf, df)
+    return weights
 
 
 
@@ -216,18 +233,41 @@ def release_free_memory() -> None:
 
 def build(store: Store, generation: object, cache_dir: Path | None = None) -> Snapshot:
     """The snapshot of this generation: from the local cache when it holds exactly this
-    collection and generation, else read from Chroma (and cached)."""
-    path = None
-    if cache_dir is not None:
-        path = cache_dir / f"bm25-{store.chunks.id}-{generation}.npz"
+    collection and generation, else read from Chroma (and cached). Processes sharing the cache
+    (`serve --workers N`) build one at a time, so the others load the first one's cache instead
+    of each reading every chunk."""
+    if cache_dir is None:
+        snapshot = read_snapshot(store, generation)
+        snapshot.saved = None
+        return snapshot
+    path = cache_dir / f"bm25-{store.chunks.id}-{generation}.npz"
+    with _build_lock(cache_dir):
         cached = load_snapshot(path, generation)
         if cached is not None and len(cached) == store.count():
             log.info("lexical index loaded from %s", path)
             return cached
-    snapshot = read_snapshot(store, generation)
-    if path is not None:
+        snapshot = read_snapshot(store, generation)
         save_snapshot(snapshot, path)
+    snapshot.saved = None  # written: not kept in memory
     return snapshot
+
+
+@contextmanager
+def _build_lock(cache_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the cache folder across processes (none where it cannot be made:
+    the cache is an optimisation)."""
+    import fcntl
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle = (cache_dir / ".build.lock").open("a")
+    except OSError as exc:
+        log.warning("building the lexical index without a lock: %s", exc)
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def read_snapshot(store: Store, generation: object) -> Snapshot:
@@ -249,11 +289,15 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> None:
     The file is named by collection id and generation, so it can only ever be read for the
     exact index state it was built from; written to a temporary name and renamed into place.
     """
+    if snapshot.saved is None:
+        return  # a snapshot read from a cache is in that cache already
     flags = list(snapshot.flags.items())
     arrays = {
-        "version": np.array(CACHE_VERSION), "ids": np.array(snapshot.ids, dtype=str),
+        "version": np.array(CACHE_VERSION),
+        "ids": np.char.encode(np.array(snapshot.ids, dtype=str), "utf-8"),
         "terms": np.array(list(snapshot.vocab), dtype=str), "indptr": snapshot.indptr,
-        "docs": snapshot.docs, "weights": snapshot.weights, "kinds": snapshot.kinds,
+        "docs": snapshot.docs, "tf": snapshot.saved["tf"],
+        "lengths": snapshot.saved["lengths"], "kinds": snapshot.kinds,
         "kind_names": np.array(list(snapshot.kind_codes), dtype=str),
         "published": snapshot.published,
         "flag_keys": np.array([k for k, _ in flags], dtype=str),
@@ -283,10 +327,12 @@ def load_snapshot(path: Path, generation: object) -> Snapshot | None:
                 return None
             keys, sizes = data["flag_keys"].tolist(), data["flag_sizes"]
             positions = np.split(data["flag_positions"], np.cumsum(sizes)[:-1]) if keys else []
+            indptr, docs = data["indptr"], data["docs"]
+            weights = bm25_weights(docs, data["tf"], data["lengths"], np.diff(indptr))
             return Snapshot(
-                generation=generation, ids=data["ids"].tolist(),
+                generation=generation, ids=np.char.decode(data["ids"], "utf-8").tolist(),
                 vocab={t: i for i, t in enumerate(data["terms"].tolist())},
-                indptr=data["indptr"], docs=data["docs"], weights=data["weights"],
+                indptr=indptr, docs=docs, weights=weights,
                 kinds=data["kinds"],
                 kind_codes={k: i for i, k in enumerate(data["kind_names"].tolist())},
                 published=data["published"],

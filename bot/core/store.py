@@ -48,10 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Chosen for recall@10 close to exact search where lower ef_search and Chroma's defaults fell
-# short (bench/results/recall.json). Set at creation; only ef_search can be changed later
-# (collection.modify).
-HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
+# HNSW parameters come from the settings (Settings.hnsw): set when a collection is created; only
+# ef_search can be changed later (collection.modify), which opening a store does.
 INDEX_RECORD = "__index__"
 REBUILDING, PREVIOUS = "__rebuild", "__previous"  # collection name suffixes during a rebuild
 # Collections created with INT_FLAGS store flags as 1; older ones keep True (and still work).
@@ -97,7 +95,18 @@ class Store:
                             {"embedding_model": self.model, **INT_FLAGS})
         docs = self._open(client, f"{self.settings.collection}_docs", {"kind": "document registry"})
         self._check_model(chunks)
+        self._apply_ef_search(chunks)
         return chunks, docs
+
+    def _apply_ef_search(self, chunks: Any) -> None:
+        """Give an existing collection the configured ef_search (the one HNSW parameter Chroma
+        can change after creation)."""
+        wanted = self.settings.hnsw_ef_search
+        config = (chunks.configuration_json or {}).get("hnsw") or {}
+        if config.get("ef_search") not in (None, wanted):
+            with self.reachable():
+                chunks.modify(configuration={"hnsw": {"ef_search": wanted}})
+            log.info("HNSW ef_search set to %d (was %s)", wanted, config.get("ef_search"))
 
     def reopen(self, seen: str | None = None) -> None:
         """Open the embedded index afresh (see connection.forget_embedded); `seen` is the token
@@ -141,7 +150,7 @@ class Store:
             return client.get_or_create_collection(
                 name,
                 metadata=metadata,
-                configuration={"hnsw": HNSW},
+                configuration={"hnsw": self.settings.hnsw},
                 embedding_function=_embedding_function(self.settings),
             )
         except Exception as exc:
@@ -171,7 +180,8 @@ class Store:
     def outdated_layout(self) -> list[str]:
         """How the chunk collection differs from the layout new collections get (empty: none)."""
         config = (self.chunks.configuration_json or {}).get("hnsw") or {}
-        found = [f"{key} {config.get(key)} (now {value})" for key, value in HNSW.items()
+        found = [f"{key} {config.get(key)} (now {value})"
+                 for key, value in self.settings.hnsw.items()
                  if key != "space" and config.get(key) not in (None, value)]
         if not self.int_flags:
             found.append("filter flags stored as booleans (now integers, which Chroma indexes)")
@@ -193,7 +203,7 @@ class Store:
             metadata = {**(self.chunks.metadata or {}), **INT_FLAGS}
             metadata.pop("hnsw:space", None)
             target = self.client.create_collection(
-                building, metadata=metadata, configuration={"hnsw": HNSW},
+                building, metadata=metadata, configuration={"hnsw": self.settings.hnsw},
                 embedding_function=_embedding_function(self.settings))
             copied = 0
             for got in self.pages(self.chunks, ["documents", "metadatas", "embeddings"]):

@@ -22,7 +22,7 @@ from nacl.signing import VerifyKey
 
 from bot.chat.delivery import NOT_SENT
 from bot.chat.dispatch import ChatRequest, rate_key, too_fast
-from bot.chat.limits import BodyLimit, SeenSet, SeenSetFull
+from bot.chat.limits import BodyLimit, SeenSetFull
 from bot.chat.services import Services
 from bot.chat.workload import BUSY, RESTARTING, Job
 from bot.core.assistant import Assistant
@@ -145,7 +145,7 @@ def build_router(services: Services) -> APIRouter:
     if key is None:
         log.warning("Discord HTTP interactions are off: set VENDORBAN_DISCORD_PUBLIC_KEY to enable")
     declared = schema.declared()
-    seen = SeenSet(MAX_SKEW_SECONDS, clock=services.clock)  # ids, until their window closes
+    seen = services.seen_set("discord-interactions", MAX_SKEW_SECONDS, clock=services.clock)
     webhook = Webhook(settings.discord_api_url)
 
     async def answer(job: Job, app_id: str, token: str, request: ChatRequest) -> None:

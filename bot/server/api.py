@@ -9,7 +9,6 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.chat.limits import RateLimiter
 from bot.chat.services import Services
 from bot.chat.workload import BUSY, RESTARTING, Restarting, Workload
 from bot.core.conversation_store import CONVERSATION_ID, ask_followup
@@ -122,7 +121,7 @@ class AskResponse(BaseModel):
 def build_router(services: Services, workload: Workload) -> APIRouter:
     """The /api routes."""
     token = services.settings.api_token.get_secret_value().encode()
-    wrong_tokens = RateLimiter(WRONG_TOKENS_PER_MINUTE)
+    wrong_tokens = services.rate_limiter(WRONG_TOKENS_PER_MINUTE, "wrong-token")
 
     def authorise(request: Request) -> None:
         if not token:

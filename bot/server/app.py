@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
 from bot.chat.limits import BodyLimit
@@ -25,15 +28,19 @@ from bot.server.crashes import CrashGuard
 
 log = logging.getLogger(__name__)
 WARM_UP_RETRY_MAX = 30.0  # seconds between attempts to reach an index that was unavailable
+WORKER_SETTINGS = "VENDORBAN_SERVE_WORKER_SETTINGS"  # the settings `serve --workers` hands down
+GATEWAY_LOCK = "discord-gateway.lock"  # held by the one worker that runs the Discord gateway
 STATUS_OF_ERROR: tuple[tuple[type[BotError], int], ...] = (
     (InputError, 400), (EmptyIndexError, 503), (IndexUnavailableError, 503),
 )
 
 
 def create_app(settings: Settings, assistant: Assistant | None = None,
-               clock: Callable[[], float] = time.time) -> FastAPI:
-    """The server for these settings; front ends without a configured secret stay unmounted."""
-    services = Services(settings, assistant or Assistant(settings), clock=clock)
+               clock: Callable[[], float] = time.time, shared: bool = False) -> FastAPI:
+    """The server for these settings; front ends without a configured secret stay unmounted.
+    `shared`: rate limits and replay checks in the data directory, common to every process
+    serving it (what `vendorban serve` uses), instead of this process's memory."""
+    services = Services(settings, assistant or Assistant(settings), clock=clock, shared=shared)
     workload = services.workload
     app = FastAPI(title="vendorban", version="0.1.0", lifespan=_lifespan,
                   description="Cited answers about government bans on telecom vendors.")
@@ -50,6 +57,29 @@ def create_app(settings: Settings, assistant: Assistant | None = None,
         app.include_router(mattermost.build_router(services, workload))
     mount_discord_http(app, services)
     return app
+
+
+def worker_settings(settings: Settings, verbose: bool = False) -> dict[str, str]:
+    """Environment for `worker_app` in the processes of `vendorban serve --workers N`: these
+    settings exactly (command-line overrides and secrets included; never logged)."""
+    values = {name: getattr(settings, name) for name in Settings.model_fields}
+    values = {k: v.get_secret_value() if isinstance(v, SecretStr) else v
+              for k, v in values.items()}
+    return {WORKER_SETTINGS: json.dumps({"settings": values, "verbose": verbose}, default=str)}
+
+
+def worker_app() -> FastAPI:
+    """The app of one `vendorban serve --workers N` process (uvicorn's app factory): its own
+    model and index handles; rate limits, replay checks, conversations and feedback are in the
+    data directory, shared with the other workers."""
+    handed = json.loads(os.environ[WORKER_SETTINGS])
+    logging.basicConfig(level=logging.DEBUG if handed["verbose"] else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not handed["verbose"]:
+        logging.getLogger("bot").setLevel(logging.INFO)
+    settings = Settings(_env_file=None, **handed["settings"])
+    log.info("worker %d starting", os.getpid())
+    return create_app(settings, shared=True)
 
 
 def frontends(settings: Settings) -> dict[str, str]:
@@ -147,11 +177,31 @@ def start_discord(services: Services) -> asyncio.Task | None:
     the server's services (its pool, rate limiter and usage log)."""
     if not services.settings.discord_token.get_secret_value():
         return None
+    if not _gateway_lock(services):
+        log.info("discord gateway: run by another worker of this data directory")
+        return None
     from bot.discord_bot.gateway import run_gateway
 
     task = asyncio.create_task(run_gateway(services), name="discord")
     task.add_done_callback(_log_gateway_end)
     return task
+
+
+def _gateway_lock(services: Services) -> bool:
+    """Whether this process holds the data directory's gateway lock (taken now if free): with
+    several workers, one connects to Discord; another takes over when its process ends."""
+    import fcntl
+
+    path = services.settings.data_dir / GATEWAY_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    services.held.append(handle)  # released when the process ends
+    return True
 
 
 def _log_gateway_end(task: asyncio.Task) -> None:

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="bind address (default: the host setting, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: the port setting, 8000; 0 = any free)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes answering on the one port, each with its own model (default "
+                        "1); rate limits, replay checks, conversations and feedback are shared "
+                        "through the data directory")
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -81,17 +85,45 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.verbose:  # start-up lines (which front ends are on) are worth seeing
         logging.getLogger("bot").setLevel(logging.INFO)
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1.")
     try:
         ensure_corpus(settings)
     except IndexUnavailableError as exc:  # a Chroma server still starting: connect when it is up
         log.warning("%s Serving anyway; /readyz reports not ready until it answers.", exc)
     sock = bind(args.host or settings.host, settings.port if args.port is None else args.port)
     host, port = sock.getsockname()[:2]
-    app = create_app(settings, Assistant(settings))
+    if args.workers > 1:
+        return _serve_workers(args, settings, sock)
+    app = create_app(settings, Assistant(settings), shared=True)
     print("vendorban is serving:", *local_urls(host, port, settings), sep="\n  ")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="info" if args.verbose else "warning",
                             proxy_headers=False, timeout_graceful_shutdown=10)
     graceful_server(config, app.state.workload, settings.shutdown_grace_seconds).run(
         sockets=[sock])
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
+    """N uvicorn worker processes on the one listening socket, each building its app with
+    `bot.server.app.worker_app` from these settings; uvicorn's supervisor restarts a worker
+    that dies and, on SIGTERM or Ctrl-C, stops them all (each finishes its queued answers in
+    its app's shutdown, as one process does)."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from bot.server.app import worker_settings
+
+    os.environ.update(worker_settings(settings, args.verbose))
+    host, port = sock.getsockname()[:2]
+    print(f"vendorban is serving ({args.workers} workers):", *local_urls(host, port, settings),
+          sep="\n  ")
+    sys.stdout.flush()
+    config = uvicorn.Config("bot.server.app:worker_app", factory=True, workers=args.workers,
+                            log_level="info" if args.verbose else "warning", proxy_headers=False,
+                            timeout_graceful_shutdown=10)
+    Multiprocess(config, sockets=[sock]).run()
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def build_router(services: Services) -> APIRouter:
 
     @router.get("/healthz", summary="The process is up")
     async def healthz() -> dict:
-        return {"status": "ok"}
+        return {"status": "ok", "worker": os.getpid()}
 
     @router.get("/readyz", summary="Index open and non-empty, model loaded")
     async def readyz() -> JSONResponse:
@@ -59,6 +60,6 @@ def build_router(services: Services) -> APIRouter:
             return JSONResponse({"status": "unavailable", "reason": reason}, 503)
         if not stats["chunks"]:
             return JSONResponse({"status": "empty", "reason": "the index is empty"}, 503)
-        return JSONResponse({"status": "ready", **stats})
+        return JSONResponse({"status": "ready", **stats, "worker": os.getpid()})
 
     return router

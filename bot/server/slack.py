@@ -41,7 +41,7 @@ def build_router(services: Services, workload: Workload) -> APIRouter:
     settings = services.settings
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value(),
                                  clock=_ServiceClock(services.clock))
-    signatures = SeenSet(WINDOW_SECONDS, clock=services.clock)
+    signatures = services.seen_set("slack-signatures", WINDOW_SECONDS, clock=services.clock)
     events = SlackEvents(services, workload)
     router = APIRouter(prefix="/slack", tags=["slack"])
 

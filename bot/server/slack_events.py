@@ -16,7 +16,6 @@ from bot.chat.dispatch import (
     immediate_reply,
     parse_request,
 )
-from bot.chat.limits import SeenSet
 from bot.chat.services import Services
 from bot.chat.workload import BUSY, RESTARTING, Job, Restarting, Workload
 from bot.server import render_slack
@@ -37,8 +36,9 @@ class SlackEvents:
     def __init__(self, services: Services, workload: Workload) -> None:
         self.services = services
         self.workload = workload
-        self.ids = SeenSet(EVENT_MEMORY_SECONDS)  # of mentions
-        self.messages = SeenSet(EVENT_MEMORY_SECONDS)  # channel:ts of the messages answered
+        self.ids = services.seen_set("slack-events", EVENT_MEMORY_SECONDS)  # of mentions
+        # channel:ts of the messages answered
+        self.messages = services.seen_set("slack-messages", EVENT_MEMORY_SECONDS)
 
     def take(self, payload: dict) -> None:
         """Start answering an `event_callback` (never blocks: the caller acks right after);
