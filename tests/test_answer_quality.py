@@ -37,7 +37,7 @@ def test_when_and_deadline_questions_lead_with_a_date(assistant, question):
 def test_why_questions_lead_with_the_reason(assistant):
     answer = assistant.ask("Why did Sweden exclude Huawei from 5G?")
     assert answer.found
-    assert "influence of the Chinese government" in answer.text or "security" in answer.text
+    assert "influence of the Chinese government" in answer.sentences[0][0], answer.text
 
 
 @pytest.mark.parametrize("question", [

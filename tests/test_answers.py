@@ -71,9 +71,9 @@ def test_every_marker_points_to_a_listed_source(assistant):
 
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert answer.found and markers and markers <= numbers
-    rendered = render_text(answer)
-    assert "Sources:" in rendered
-    assert all(c.published or c.url or c.source for c in answer.citations)
+    listed = render_text(answer).split("\nSources:\n", 1)[1]
+    for c in answer.citations:  # each source is listed under its number, with its outlet
+        assert re.search(rf"^\[{c.number}\] .+\({re.escape(c.outlet)}", listed, re.M), listed
 
 
 def test_json_form_carries_passages_and_offsets(assistant):
