@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import CORPUS, ROOT
 
+pytestmark = pytest.mark.slow  # real `vendorban serve` and ingest processes
+
 FIRST = ("ap-01-japan-procurement-policy.md", "ap-03-new-zealand-gcsb-spark.md",
          "ap-04-us-ndaa-section-889.md")
 LATER = ("eu-08-sweden-pts-bans-huawei-zte.md", "eu-11-sweden-court-upholds-ban.md")
