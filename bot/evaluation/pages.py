@@ -20,10 +20,10 @@ import yaml
 from bot.core.attribution import attribute
 from bot.core.dates import parse_partial_date
 from bot.core.types import Answer, Citation, Document
-from bot.evaluation.gold import GoldItem, load_gold
+from bot.evaluation.gold import EVAL_DIR, GoldItem, load_gold
 from bot.evaluation.metrics import ItemResult, fact_present
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "eval" / "pages"
+PAGES_DIR = EVAL_DIR / "pages"
 
 
 @dataclass(frozen=True)
