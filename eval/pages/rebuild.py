@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def main() -> int:
             record = json.loads(line)
             entry = by_url.get(record.get("url"))
             if entry and record.get("text", "").strip():
-                _write(folder, {**record, "id": entry["id"], "query": entry.get("query", "")})
+                _write(folder, {**_dated(record), "id": entry["id"],
+                                "query": entry.get("query", "")})
     missing = [i for i in listed if not (folder / f"{i}.json").exists()]
     if args.check or not missing:
         print(f"{len(listed) - len(missing)} of {len(listed)} listed pages cached in {folder}")
@@ -62,6 +64,22 @@ def main() -> int:
         print(f"[{index}/{len(missing)}] {page_id}: cached")
     print(f"{len(listed) - failed} of {len(listed)} listed pages cached in {folder}")
     return 1 if failed else 0
+
+
+# A stored copy may open with the page's date as " date 2020-07-14 "; a real page gives it as
+# metadata, which is where ingest reads it, so it moves from the text to `published`.
+STORED_DATE = re.compile(r"\s*date (\d{4}-\d\d-\d\d)\s+")
+
+
+def _dated(record: dict) -> dict:
+    found = STORED_DATE.match(record["text"])
+    if not found or record.get("published"):
+        return record
+    text = record["text"][found.end():]
+    title = record.get("title") or ""
+    if title.strip().startswith("date "):
+        title = text.strip().split("\n")[0][:120]
+    return {**record, "text": text, "published": found.group(1), "title": title}
 
 
 def _write(folder: Path, record: dict) -> None:
