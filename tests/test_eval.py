@@ -87,7 +87,7 @@ def test_gold_items_are_validated():
 
 
 def test_eval_finds_the_repository_gold_set_whatever_the_working_directory(tmp_path):
-    from bot.cli import build_parser
+    from bot.cli.program import build_parser
 
     assert Path.cwd() != ROOT  # conftest runs every test in its own temp dir
     args = build_parser().parse_args(["eval"])

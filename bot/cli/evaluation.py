@@ -7,12 +7,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.cli import command, ensure_corpus
-from bot.core.assistant import Assistant
+from bot.cli.command import command
+from bot.cli.index import ensure_corpus
 from bot.core.config import Settings
-from bot.evaluation import runner
-from bot.evaluation.gold import EVAL_DIR, load_gold
-from bot.evaluation.metrics import summarise
+from bot.evaluation.gold import EVAL_DIR
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -35,6 +33,11 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("eval", "measure answer quality on the gold question set", _args)
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.assistant import Assistant
+    from bot.evaluation import runner
+    from bot.evaluation.gold import load_gold
+    from bot.evaluation.metrics import summarise
+
     if args.which == "pages":
         from bot.evaluation.page_run import run_pages
 
