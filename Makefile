@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test eval bench lint
+.PHONY: run test test-slow test-all eval bench lint
 
 $(STAMP): pyproject.toml constraints.txt requirements-nlp.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,7 +16,15 @@ $(STAMP): pyproject.toml constraints.txt requirements-nlp.txt
 run: $(STAMP)
 	$(BIN)/vendorban serve
 
+# The fast set; the slow tests (real Chromium, `chroma run`, serve processes, ONNX export, fault
+# suites) run with `make test-slow`, and CI runs both.
 test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow
+
+test-all: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 eval: $(STAMP)

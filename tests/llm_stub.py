@@ -14,11 +14,11 @@ Reply = str | Callable[[dict], str]
 
 @dataclass
 class Scripted:
-    """One scripted response: a reply (text or function of the request), status, delay."""
+    """One scripted response: a reply (text or function of the request), status, stall."""
 
     reply: Reply = ""
     status: int = 200
-    delay: float = 0.0
+    stall: bool = False  # hold the reply until released: a model slower than any timeout
     body: str = ""  # raw body for error statuses
 
 
@@ -30,11 +30,12 @@ class StubLLM:
     script: list[Scripted] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)
 
-    def enqueue(self, reply: Reply = "", status: int = 200, delay: float = 0.0,
+    def enqueue(self, reply: Reply = "", status: int = 200, stall: bool = False,
                 body: str = "") -> None:
         """Queue the response to the next request."""
-        self.script.append(Scripted(reply, status, delay, body))
+        self.script.append(Scripted(reply, status, stall, body))
 
     def prompt(self, index: int = -1) -> str:
         """All message contents of a recorded request, joined."""
@@ -73,7 +74,8 @@ def make_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
             if path not in ("/v1/chat/completions", "/api/chat"):
                 return self._send(404, json.dumps({"error": {"message": "not found"}}))
             step = stub.script.pop(0) if stub.script else Scripted(status=500, body="no script")
-            time.sleep(step.delay)
+            if step.stall:  # the client's own timeout must end the call; bounded for safety
+                stub.released.wait(60)
             if step.status != 200:
                 error = json.dumps({"error": {"message": "boom"}})
                 return self._send(step.status, step.body or error)

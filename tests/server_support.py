@@ -34,7 +34,7 @@ class Receiver:
         self.posts: list[dict] = []
         self.attempts = 0
         self.fail_first = 0
-        self.delay = 0.0
+        self.stall: threading.Event | None = None  # when set here, replies wait for it to be set
         self._cond = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
@@ -55,7 +55,9 @@ class Receiver:
                     receiver.attempts += 1
                     failing = receiver.fail_first > 0
                     receiver.fail_first -= failing
-                time.sleep(receiver.delay)
+                    receiver._cond.notify_all()
+                if receiver.stall is not None:
+                    receiver.stall.wait(60)  # bounded, so a forgotten release cannot hang a run
                 if failing:
                     self.send_response(500)
                     self.end_headers()
@@ -82,7 +84,14 @@ class Receiver:
             assert self._cond.wait_for(lambda: len(self.posts) >= count, timeout), self.posts
             return list(self.posts)
 
+    def wait_attempts(self, count: int, timeout: float = 20.0) -> None:
+        """Return once `count` requests have arrived, answered or not (fails after `timeout`)."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.attempts >= count, timeout), self.attempts
+
     def close(self) -> None:
+        if self.stall is not None:
+            self.stall.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -192,6 +192,7 @@ def test_receiver_down_is_reported_and_ingest_succeeds(tmp_path, settings, recei
     receiver.server.shutdown()
     receiver.server.server_close()  # nothing listens on that port any more
     monkeypatch.setenv("VENDORBAN_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
     monkeypatch.setenv("VENDORBAN_ALLOW_PRIVATE_URLS", "true")
 
     status = main(["ingest", "--quiet", str(folder)])

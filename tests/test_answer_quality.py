@@ -34,8 +34,7 @@ def test_when_and_deadline_questions_lead_with_a_date(assistant, question):
 def test_why_questions_lead_with_the_reason(assistant):
     answer = assistant.ask("Why did Sweden exclude Huawei from 5G?")
     assert answer.found
-    text = answer_text(answer)
-    assert "influence of the Chinese government" in text or "security" in text
+    assert "influence of the Chinese government" in answer.items[0].text, answer_text(answer)
 
 
 @pytest.mark.parametrize("question", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.core.errors import EmptyIndexError, InputError
@@ -70,9 +72,9 @@ def test_every_marker_points_to_a_listed_source(assistant):
     numbers = {c.number for c in answer.citations}
     markers = {n for item in answer.items for n in item.citations}
     assert answer.found and markers and markers <= numbers
-    rendered = render_text(answer)
-    assert "Sources:" in rendered
-    assert all(c.published or c.url or c.source for c in answer.citations)
+    listed = render_text(answer).split("\nSources:\n", 1)[1]
+    for c in answer.citations:  # each source is listed under its number, with its outlet
+        assert re.search(rf"^\[{c.number}\] .+\({re.escape(c.outlet)}", listed, re.M), listed
 
 
 def test_json_form_carries_passages_and_offsets(assistant):

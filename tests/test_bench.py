@@ -8,7 +8,6 @@ from __future__ import annotations
 from bench.ingest_bench import chunk_texts, timed_ingest
 from bench.query_bench import FILTERS, time_asks
 from bench.synthetic import write_corpus
-from bot.core.assistant import Assistant
 from tests.conftest import make_settings
 
 
@@ -21,12 +20,21 @@ def test_ingest_bench_measures_the_pipeline_on_the_texts_it_embeds(tmp_path):
     assert 0 < embed_s <= report.seconds
 
 
-def test_query_bench_asks_with_every_filter(assistant):
+def test_query_bench_asks_with_every_filter(assistant, monkeypatch):
+    asked: list = []
+    real_ask = assistant.ask
+
+    def recording_ask(question, filters=None):
+        asked.append(filters)
+        return real_ask(question, filters)
+
+    monkeypatch.setattr(assistant, "ask", recording_ask)
     samples = time_asks(assistant, 2)
     assert len(samples) == 2 and all(s > 0 for s in samples)
     for flt in FILTERS.values():
+        asked.clear()
         assert len(time_asks(assistant, 1, flt)) == 1
-    assert isinstance(assistant, Assistant)
+        assert asked and all(f is flt for f in asked)  # timed with the filter, not without
 
 
 def test_synthetic_index_is_written_through_the_store_and_grows_in_place(tmp_path, monkeypatch):

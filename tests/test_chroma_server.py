@@ -22,7 +22,8 @@ from tests.conftest import CORPUS, ROOT, make_settings
 CHROMA = Path(sys.executable).parent / "chroma"
 NDAA = "ap-04-us-ndaa-section-889.md"
 GCSB = "ap-03-new-zealand-gcsb-spark.md"
-pytestmark = pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")
+pytestmark = [pytest.mark.slow,  # a real `chroma run` server
+              pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")]
 
 
 def free_port() -> int:

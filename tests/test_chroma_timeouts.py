@@ -21,7 +21,8 @@ from tests.conftest import CORPUS, make_settings
 from tests.test_chroma_server import CHROMA, GCSB, ChromaServer, free_port
 from tests.test_concurrent_writers import Serving, environment
 
-pytestmark = pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")
+pytestmark = [pytest.mark.slow,  # a real `chroma run` server, frozen and restarted
+              pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")]
 QUESTION = "Why did the GCSB reject Spark's proposal to use Huawei for 5G?"
 TIMEOUT = "2"  # VENDORBAN_CHROMA_TIMEOUT in these tests
 PATIENCE = 45.0  # what the test waits for any one reply: far above TIMEOUT, far below a hang

@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import CORPUS, ROOT
 
+pytestmark = pytest.mark.slow  # real `vendorban serve` and ingest processes
+
 FIRST = ("ap-01-japan-procurement-policy.md", "ap-03-new-zealand-gcsb-spark.md",
          "ap-04-us-ndaa-section-889.md")
 LATER = ("eu-08-sweden-pts-bans-huawei-zte.md", "eu-11-sweden-court-upholds-ban.md")
@@ -108,13 +110,15 @@ def test_serving_survives_another_process_ingesting_and_answers_its_documents(se
     another process until restarted; now no 5xx, and the new documents are cited."""
     server, env = serving
     statuses: list[tuple[int, str]] = []
-    stop = threading.Event()
+    stop, answered = threading.Event(), threading.Condition()
 
     def ask_in_a_loop() -> None:
         n = 0
         while not stop.is_set():
             reply = server.ask(QUESTIONS[n % len(QUESTIONS)])
-            statuses.append((reply.status_code, reply.text[:200]))
+            with answered:
+                statuses.append((reply.status_code, reply.text[:200]))
+                answered.notify_all()
             n += 1
 
     asker = threading.Thread(target=ask_in_a_loop, daemon=True)
@@ -123,9 +127,8 @@ def test_serving_survives_another_process_ingesting_and_answers_its_documents(se
         done = ingest(corpus(tmp_path / "later", LATER), env)
         assert done.returncode == 0, done.stderr
         during = len(statuses)
-        deadline = time.monotonic() + 60  # a few questions after the write, for the BM25 refresh
-        while len(statuses) < during + 2 * len(QUESTIONS) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with answered:  # a few questions after the write, for the BM25 refresh
+            answered.wait_for(lambda: len(statuses) >= during + 2 * len(QUESTIONS), 60)
     finally:
         stop.set()
         asker.join(timeout=90)

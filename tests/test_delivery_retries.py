@@ -17,12 +17,13 @@ from tests.test_server_slack import SUGA_WORDS, command_body, post_command
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 
-class SlowEndpoint:
-    """Records every request (any method) at once, answers 200 only after `delay` seconds."""
+class StalledEndpoint:
+    """Records every request (any method) at once, answers 200 only once `release` is set."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self) -> None:
         self.requests: list[dict] = []
-        self.answered = threading.Semaphore(0)
+        self.arrived = threading.Semaphore(0)
+        self.release = threading.Event()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,8 +31,8 @@ class SlowEndpoint:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 endpoint.requests.append({"method": self.command, "path": self.path,
                                           "json": json.loads(body) if body else None})
-                time.sleep(delay)
-                endpoint.answered.release()  # the client may be gone: writing can fail
+                endpoint.arrived.release()
+                endpoint.release.wait(60)  # the client may be gone: writing can fail
                 reply = b"{}"
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
@@ -49,24 +50,27 @@ class SlowEndpoint:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
 
 @pytest.fixture
 def slow():
-    endpoint = SlowEndpoint(delay=1.5)
+    endpoint = StalledEndpoint()
     yield endpoint
     endpoint.close()
 
 
 def test_a_response_url_slower_than_the_timeout_gets_the_answer_once(serve, receiver):
-    receiver.delay = 1.5
+    receiver.stall = threading.Event()
     live = serve()
     live.services.delivery.timeout = 0.5  # the receiver answers long after the client gave up
     post_command(live, command_body(receiver, "What did Suga say?"))
+    receiver.wait_attempts(1)
+    live.wait_idle()  # the delivery timed out and ended while the receiver still held the post
+    receiver.stall.set()
     [post] = receiver.wait_for(1)
-    live.wait_idle()
     assert receiver.attempts == 1 and SUGA_WORDS in post["json"]["text"]
 
 
@@ -85,7 +89,8 @@ def test_a_slow_discord_follow_up_endpoint_gets_one_delivery_per_interaction(ser
         "X-Signature-Ed25519": key.sign(stamp.encode() + body).signature.hex(),
         "X-Signature-Timestamp": stamp, "Content-Type": "application/json"})
     assert response.json() == {"type": 5, "data": {}}
-    assert slow.answered.acquire(timeout=60)
-    live.wait_idle()
+    assert slow.arrived.acquire(timeout=60)
+    live.wait_idle()  # the follow-up timed out and ended while the endpoint still held it
+    slow.release.set()
     [edit] = slow.requests
     assert edit["method"] == "PATCH" and SUGA_WORDS in edit["json"]["embeds"][0]["description"]

@@ -4,10 +4,9 @@ Chroma)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
-import time
+import threading
 
 import pytest
 from discord import app_commands
@@ -66,12 +65,10 @@ def test_quote_gives_the_speakers_words_with_sources(assistant):
     assert embed["fields"] and interaction.kinds == ["defer", "followup"]
 
 
-def test_speaker_autocomplete_offers_known_speakers_filtered_and_fast(assistant):
+def test_speaker_autocomplete_offers_known_speakers_filtered(assistant):
     quote = commands_for(assistant)["quote"]
     complete = quote._params["speaker"].autocomplete
-    started = time.perf_counter()
     choices = run(complete(FakeInteraction(), "sug"))
-    assert time.perf_counter() - started < 2.5
     assert [c.value for c in choices] == ["Yoshihide Suga"]
     everyone = run(complete(FakeInteraction(), ""))
     assert 1 < len(everyone) <= 25 and all(len(c.name) <= 100 for c in everyone)
@@ -178,33 +175,29 @@ def test_mentions_in_a_passage_ping_no_one(tmp_path):
 
 def test_the_event_loop_keeps_ticking_while_an_answer_is_computed(assistant, monkeypatch):
     real_ask = assistant.ask
+    asking, ticked = threading.Event(), threading.Event()
+    loop_ran: list[bool] = []
 
-    def slow_ask(*args, **kwargs):
-        time.sleep(0.6)  # a slow model call, blocking its thread
+    def waiting_ask(*args, **kwargs):
+        asking.set()
+        # Run on the loop's own thread, this would block the ticker: `ticked` would never be set.
+        loop_ran.append(ticked.wait(20))
         return real_ask(*args, **kwargs)
 
-    monkeypatch.setattr(assistant, "ask", slow_ask)
+    monkeypatch.setattr(assistant, "ask", waiting_ask)
 
-    async def scenario() -> list[float]:
-        ticks: list[float] = []
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            while not done.is_set() and len(ticks) < 10_000:
-                ticks.append(time.perf_counter())
-                await asyncio.sleep(0.01)
+    async def scenario() -> None:
+        async def ticker() -> None:  # resumes on the loop once the answer has started
+            await asyncio.to_thread(asking.wait, 20)
+            ticked.set()
 
         task = asyncio.create_task(ticker())
         await commands_for(assistant)["ask"].callback(FakeInteraction(), question="What did BT "
                                                                                    "announce?")
-        done.set()
         await task
-        return ticks
 
-    ticks = run(scenario())
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) >= 30  # ~0.6 s of ticking at 10 ms
-    assert max(gaps) < 0.25
+    run(scenario())
+    assert loop_ran == [True]
 
 
 def test_the_client_needs_no_privileged_intents_and_registers_six_commands(settings):

@@ -169,10 +169,10 @@ def press(client: discord.Client, raw: dict) -> None:
         client.http._HTTPClient__session = session
         try:
             client._connection.parse_interaction_create(raw)
-            for _ in range(250):  # the button's callback runs as a task
-                await asyncio.sleep(0.02)
-                if not (asyncio.all_tasks() - {asyncio.current_task()}):
-                    break
+            # The button's callback runs as a task (and may start others): wait for them all.
+            while pending := asyncio.all_tasks() - {asyncio.current_task()}:
+                _, late = await asyncio.wait(pending, timeout=30)
+                assert not late, f"the interaction's tasks did not finish: {late}"
         finally:
             await session.close()
 

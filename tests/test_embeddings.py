@@ -28,6 +28,8 @@ from ingest.documents import load_text_file
 from ingest.pipeline import ingest
 from tests.conftest import CORPUS, ROOT, make_settings
 
+pytestmark = pytest.mark.slow  # the ONNX export
+
 QUESTIONS = (
     "What did Suga say?",
     "Why did New Zealand reject Spark's Huawei 5G plan?",

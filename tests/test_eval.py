@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,45 @@ def test_the_gold_set_meets_its_minimums_and_names_real_documents():
 def test_gold_items_are_validated():
     with pytest.raises(ValueError):
         GoldItem(id="x", question="q", type="when", answerable=True)
+
+
+def test_eval_finds_the_repository_gold_set_whatever_the_working_directory(tmp_path):
+    from bot.cli.program import build_parser
+
+    assert Path.cwd() != ROOT  # conftest runs every test in its own temp dir
+    args = build_parser().parse_args(["eval"])
+    assert args.eval_dir == ROOT / "eval" and (args.eval_dir / "questions.yaml").is_file()
+
+
+def test_eval_runs_and_gates_a_gold_set_given_by_dir_from_another_cwd(corpus_index, tmp_path,
+                                                                     monkeypatch, capsys):
+    from bot.cli import main
+
+    folder = tmp_path / "my-eval"
+    folder.mkdir()
+    (folder / "questions.yaml").write_text(
+        "- {id: t1, question: 'What did Suga say?', type: what_said, answerable: true,\n"
+        "   speaker: Yoshihide Suga, docs: [000-japan-government-huawei-zte-report.md],\n"
+        "   key_facts: [['Cybersecurity is becoming an important issue']], split: dev}\n"
+        "- {id: t2, question: 'Who won the 2018 World Cup?', type: unanswerable,\n"
+        "   answerable: false, split: dev}\n", encoding="utf-8")
+    (folder / "floors.yaml").write_text("key_fact_recall: 1.0\nwrong_speaker: 0\n",
+                                        encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("VENDORBAN_DATA_DIR", str(corpus_index[0].data_dir))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--dir", str(folder), "--use-index", "--gate", "--json", str(out)]) == 0
+    assert "results written to" in capsys.readouterr().out
+    assert {r["id"] for r in json.loads(out.read_text())["items"]} == {"t1", "t2"}
+    (folder / "floors.yaml").write_text("recall_at_5: 1.01\n", encoding="utf-8")  # the gate reads
+    assert main(["eval", "--dir", str(folder), "--use-index", "--gate", "--json", str(out)]) == 1
+
+
+def test_eval_names_a_missing_gold_set_in_one_line(tmp_path, capsys):
+    from bot.cli import main
+
+    assert main(["eval", "--dir", str(tmp_path / "nowhere"), "--use-index"]) == 1
+    assert "no gold set at" in capsys.readouterr().err

@@ -103,6 +103,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(settings, tmp_path, capsys
 
 def test_cli_exit_status_is_nonzero_when_a_file_failed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
     folder = tmp_path / "docs"
     folder.mkdir()
     write_doc(folder, "good")

@@ -99,6 +99,7 @@ def test_any_exception_reading_one_file_is_its_one_error_line_and_the_rest_is_in
     monkeypatch.setattr(pypdf, "PdfReader", BrokenReader)
     monkeypatch.setitem(sources.LOADERS, ".txt", crashing_loader)
     monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
     status = main(["ingest", "--quiet", str(folder)])
     out, err = capsys.readouterr()
     assert status == 1
@@ -115,6 +116,7 @@ def test_symlink_loops_and_dangling_links_are_each_named_once_and_do_not_stop_in
     (folder / "gone.md").symlink_to("missing.md")  # dangling
     (folder / "alias.md").symlink_to("huawei.md")  # a link to a file is read as before
     monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
     status = main(["ingest", "--quiet", str(folder)])
     out, err = capsys.readouterr()
     assert status == 0 and out.startswith("2 new, 0 changed")

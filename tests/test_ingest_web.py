@@ -161,6 +161,7 @@ def test_bad_responses_give_a_clear_error_and_leave_the_index_intact(
 def test_cli_reports_a_failing_url_in_one_line_and_ingests_the_rest(
         site, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VENDORBAN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VENDORBAN_EMBEDDING_BACKEND", "torch")  # no ONNX export here
     monkeypatch.setenv("VENDORBAN_ALLOW_PRIVATE_URLS", "true")
     status = main(["ingest", "--quiet", site.url("/missing"), site.url("/article.html")])
     out, err = capsys.readouterr()
@@ -249,6 +250,7 @@ def test_watch_picks_up_an_entry_added_between_polls(site, tmp_path, monkeypatch
     assert site.hits["/news/1.html"] == 1  # seen and unchanged: not fetched again
 
 
+@pytest.mark.slow  # watch rounds
 def test_watch_survives_a_feed_that_is_down_and_retries_it(site, web_settings):
     down, good = site.url("/broken"), site.url("/feed.xml")
     first = poll([down, good], web_settings)
@@ -295,6 +297,7 @@ def test_html_and_pdf_files_are_read_from_a_folder(web_settings, tmp_path):
     assert pdf_pages == {1, 2, 3}
 
 
+@pytest.mark.slow  # watch rounds
 def test_watch_updates_an_entry_that_changed_in_the_feed(site, web_settings):
     feed = site.url("/feed.xml")
     assert poll([feed], web_settings).new == 2

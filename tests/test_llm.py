@@ -42,6 +42,7 @@ BRIBES = "Japan banned Huawei because Huawei paid bribes to officials"
 def stub():
     stub, server = start_stub()
     yield stub
+    stub.released.set()  # let stalled replies go, so the server can shut down
     server.shutdown()
     server.server_close()
 
@@ -151,7 +152,7 @@ def test_a_fabricated_quote_is_removed_and_a_verbatim_one_kept(llm_assistant, st
 
 def test_a_timeout_falls_back_to_the_extractive_answer_without_retrying(llm_assistant, assistant,
                                                                         stub):
-    stub.enqueue(reply(*GOOD), delay=1.5)
+    stub.enqueue(reply(*GOOD), stall=True)
     answer = llm_assistant.ask(QUESTION)
     assert answer.answerer == "extractive (fallback: timeout)"
     assert answer.items == assistant.ask(QUESTION).items
@@ -219,7 +220,7 @@ def test_the_ollama_provider_speaks_ollamas_api_and_is_verified_the_same_way(oll
 
 
 def test_an_ollama_timeout_falls_back(ollama_assistant, stub):
-    stub.enqueue(reply(*GOOD), delay=1.5)
+    stub.enqueue(reply(*GOOD), stall=True)
     assert ollama_assistant.ask(QUESTION).answerer == "extractive (fallback: timeout)"
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.core.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,7 @@ def test_offsets_are_shifted_and_lines_are_separate_paragraphs():
     assert split_sentences("One. Two\nThree.", offset=10) == [(10, 14), (15, 18), (19, 25)]
 
 
+@pytest.mark.slow  # a subprocess on huge inputs
 def test_long_runs_of_punctuation_are_split_in_bounded_time():
     # Quadratic before (16 KB of full stops took 9 s, 64 KB 107 s): 2 MB would take hours.
     # The run is bounded by a subprocess timeout, so a regression fails instead of hanging.

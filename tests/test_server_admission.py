@@ -135,6 +135,7 @@ def test_a_full_queue_gets_an_ephemeral_busy_message_on_discord(serve, gated):
     assert data["type"] == 4 and data["data"]["flags"] == 64 and data["data"]["content"] == BUSY
 
 
+@pytest.mark.slow  # a burst of 60 commands
 def test_a_burst_never_queues_more_than_the_bound(serve, receiver, gated):
     live = serve(max_queue_seconds=0.01)
     fill_the_queue(live, gated)

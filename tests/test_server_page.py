@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import make_settings
 from tests.server_support import LiveServer
 
+pytestmark = pytest.mark.slow  # a real headless Chromium
+
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -22,6 +22,8 @@ from bot.chat.workload import RESTARTING
 from tests.conftest import CORPUS
 from tests.server_support import SLACK_SECRET, Receiver, slack_headers
 
+pytestmark = pytest.mark.slow  # a real `vendorban serve` process, SIGTERM under load
+
 QUEUED = 600
 
 

@@ -139,7 +139,6 @@ def test_a_badly_signed_vote_is_401_and_not_recorded(serve, receiver, damage):
                "stale": slack_headers(body, timestamp=int(time.time()) - 301),
                "unsigned": {"Content-Type": "application/x-www-form-urlencoded"}}[damage]
     assert post_interaction(live, None, headers, raw=body).status_code == 401
-    time.sleep(0.3)
     live.wait_idle()
     assert receiver.attempts == 1  # the answer only
     assert not [v for v in live.services.usage.votes() if v.answer_id == answer_id]
@@ -153,7 +152,6 @@ def test_a_replayed_vote_is_refused(serve, receiver):
     assert post_interaction(live, None, headers, raw=body).status_code == 200
     assert post_interaction(live, None, headers, raw=body).status_code == 401
     receiver.wait_for(2)
-    time.sleep(0.3)
     live.wait_idle()
     assert len(receiver.posts) == 2
 
@@ -189,7 +187,6 @@ def test_other_interactions_are_acknowledged_and_ignored(serve, receiver):
              "actions": [{"action_id": "something_else", "value": "x"}]}
     assert post_interaction(live, other).status_code == 200
     assert post_interaction(live, {"type": "shortcut", "callback_id": "x"}).status_code == 200
-    time.sleep(0.3)
     live.wait_idle()
     assert receiver.attempts == 0
 

@@ -2,6 +2,7 @@
 hold) see each other's hits and keys, expire them on their clock, and keep scopes apart."""
 
 import pytest
+
 from bot.chat.limits import SeenSetFull
 from bot.chat.shared_limits import FILE_NAME, SharedRateLimiter, SharedSeenSet, database
 

@@ -69,6 +69,7 @@ def old_layout_index(settings, corpus, monkeypatch) -> Store:
     return Store(settings)
 
 
+@pytest.mark.slow  # a full rebuild
 def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
         settings, corpus_copy, monkeypatch):
     import numpy as np
@@ -105,6 +106,7 @@ def test_reindex_rebuilds_an_old_layout_without_embedding_and_loses_nothing(
     assert names == {settings.collection, f"{settings.collection}_docs"}
 
 
+@pytest.mark.slow  # a full rebuild
 def test_an_interrupted_rebuild_is_recovered_when_the_store_opens(settings, corpus_copy):
     ingest([corpus_copy], settings, progress=False)
     store = Store(settings)
@@ -113,6 +115,7 @@ def test_an_interrupted_rebuild_is_recovered_when_the_store_opens(settings, corp
     assert Store(settings).count() == count
 
 
+@pytest.mark.slow  # a full rebuild
 def test_reindex_command_reports_and_rebuilds(settings, corpus_copy, monkeypatch, capsys):
     from bot.cli import main
 
@@ -125,6 +128,7 @@ def test_reindex_command_reports_and_rebuilds(settings, corpus_copy, monkeypatch
     assert "nothing to do" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a full rebuild
 def test_a_serving_assistant_keeps_answering_across_a_reindex_elsewhere(settings, corpus_copy,
                                                                        monkeypatch):
     """Another process rebuilds the index (its collection is replaced): the next question is
@@ -142,6 +146,7 @@ def test_a_serving_assistant_keeps_answering_across_a_reindex_elsewhere(settings
     assert after.found and after.items == before.items
 
 
+@pytest.mark.slow  # a full rebuild
 def test_a_rebuild_leaves_one_lexical_cache_file(settings, corpus_copy, monkeypatch):
     """The replaced collection's cached BM25 index goes when the new one's is written."""
     from bot.core.assistant import Assistant

@@ -17,6 +17,8 @@ from bot.core.retrieval import Retriever
 from bot.core.store import Store
 from ingest.pipeline import ingest
 
+pytestmark = pytest.mark.slow  # the store's fault suite
+
 NOTE = """---
 title: "Note on {place}"
 url: "https://example.org/{place}"

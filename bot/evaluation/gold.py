@@ -8,6 +8,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, model_validator
 
+from bot.core.errors import ConfigError
+
+# The repository's eval/ folder (questions.yaml, floors.yaml, pages/), found beside the installed
+# packages rather than in the working directory; `vendorban eval --dir` points elsewhere.
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
+
 Kind = Literal["what_said", "when", "why", "deadline", "list", "fact", "unanswerable"]
 
 
@@ -34,6 +40,8 @@ class GoldItem(BaseModel):
 
 def load_gold(path: Path, split: str | None = None) -> list[GoldItem]:
     """The gold items of a file, optionally only one split ('dev', 'test')."""
+    if not path.is_file():
+        raise ConfigError(f"no gold set at {path}: pass the eval folder with --dir, or the file")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     items = [GoldItem.model_validate(entry) for entry in raw]
     ids = [i.id for i in items]

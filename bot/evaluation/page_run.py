@@ -16,17 +16,18 @@ from bot.evaluation.baseline import langchain_store
 from bot.evaluation.metrics import judge, summarise
 
 
-def run_pages(settings: Settings, verbose: bool = False, out: Path | None = None) -> int:
+def run_pages(settings: Settings, verbose: bool = False, out: Path | None = None,
+              folder: Path = pageset.PAGES_DIR) -> int:
     """Index the cached pages in a temporary data dir, ask every question, score both answerers."""
     from ingest.pipeline import ingest_documents
 
-    found, missing = pageset.load_pages(settings.data_dir)
+    found, missing = pageset.load_pages(settings.data_dir, folder)
     if missing:
         print(f"{len(missing)} listed pages are not cached (run: python eval/pages/rebuild.py); "
               f"evaluating the {len(found)} that are", file=sys.stderr)
     if not found:
         return 1
-    items = pageset.load_questions()
+    items = pageset.load_questions(folder)
     with tempfile.TemporaryDirectory(prefix="vendorban-pages-") as tmp:
         local = settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": ""})
         started = time.perf_counter()
@@ -39,7 +40,7 @@ def run_pages(settings: Settings, verbose: bool = False, out: Path | None = None
         naive = [judge(i, pageset.naive_answer(i.question, db), [], 0.0) for i in items]
     table = {"ours": {**summarise(ours), **pageset.page_metrics(ours)},
              "naive top chunk": {**summarise(naive), **pageset.page_metrics(naive)}}
-    attribution = pageset.score_attribution(found)
+    attribution = pageset.score_attribution(found, folder)
     _print(table, attribution, len(items))
     if verbose:
         print("\n".join(runner.failures_report(ours)))

@@ -21,11 +21,11 @@ from bot.core.attribution import attribute
 from bot.core.dates import parse_partial_date
 from bot.core.schema import decode_chunk
 from bot.core.types import Answer, AnswerItem, Citation, Document
-from bot.evaluation.gold import GoldItem, load_gold
+from bot.evaluation.gold import EVAL_DIR, GoldItem, load_gold
 from bot.evaluation.metrics import ItemResult, fact_present
 from bot.render.text import answer_text
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "eval" / "pages"
+PAGES_DIR = EVAL_DIR / "pages"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import yaml
 
 from bot.core.assistant import Assistant
 from bot.core.embeddings import get_embedder
-from bot.evaluation.gold import GoldItem
+from bot.evaluation.gold import EVAL_DIR, GoldItem
 from bot.evaluation.metrics import ItemResult, judge, summarise
 
-FLOORS = Path(__file__).resolve().parents[2] / "eval" / "floors.yaml"
+FLOORS = EVAL_DIR / "floors.yaml"
 GATED_MAX = {"wrong_speaker"}  # metrics where the floor is a ceiling
 
 

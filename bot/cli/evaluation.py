@@ -1,4 +1,4 @@
-"""`vendorban eval [FILE]`: run the gold set, print and save metrics, gate on floors."""
+"""`vendorban eval [FILE] [--dir DIR]`: run the gold set, print and save metrics, gate on floors."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.cli import command, ensure_corpus
-from bot.core.assistant import Assistant
+from bot.cli.command import command
+from bot.cli.index import ensure_corpus
 from bot.core.config import Settings
-from bot.evaluation import runner
-from bot.evaluation.gold import load_gold
-from bot.evaluation.metrics import summarise
-
-DEFAULT_GOLD = Path("eval/questions.yaml")
+from bot.evaluation.gold import EVAL_DIR
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", nargs="?", type=Path, default=DEFAULT_GOLD, help="gold set YAML")
+    p.add_argument("file", nargs="?", type=Path,
+                   help="gold set YAML (default: questions.yaml in the eval folder)")
+    p.add_argument("--dir", type=Path, default=EVAL_DIR, dest="eval_dir", metavar="DIR",
+                   help="the eval folder: questions.yaml, floors.yaml, pages/ (default: the "
+                        "repository's eval/ beside the installed package, whatever the cwd)")
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--json", type=Path, help="where to write the JSON results")
     p.add_argument("--gate", action="store_true", help="exit 1 when a metric is below its floor")
@@ -33,14 +33,21 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("eval", "measure answer quality on the gold question set", _args)
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.assistant import Assistant
+    from bot.evaluation import runner
+    from bot.evaluation.gold import load_gold
+    from bot.evaluation.metrics import summarise
+
     if args.which == "pages":
         from bot.evaluation.page_run import run_pages
 
-        return run_pages(settings, verbose=args.verbose_items, out=args.json)
-    items = load_gold(args.file, args.split)
+        return run_pages(settings, verbose=args.verbose_items, out=args.json,
+                         folder=args.eval_dir / "pages")
+    items = load_gold(args.file or args.eval_dir / "questions.yaml", args.split)
     with tempfile.TemporaryDirectory(prefix="vendorban-eval-") as tmp:
         if not args.use_index:
-            settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": ""})
+            settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": "",
+                                                   "corpus_dir": corpus_for(settings, args)})
         ensure_corpus(settings)
         assistant = Assistant(settings)
         if args.calibrate:
@@ -57,8 +64,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     runner.write_json(out, metrics, results)
     print(f"results written to {out}")
     if args.gate:
-        failures = runner.check_floors(metrics)
+        failures = runner.check_floors(metrics, args.eval_dir / "floors.yaml")
         for failure in failures:
             print(f"below floor: {failure}", file=sys.stderr)
         return 1 if failures else 0
     return 0
+
+
+def corpus_for(settings: Settings, args: argparse.Namespace) -> Path:
+    """The corpus a fresh eval index is built from: the configured one when set, otherwise the
+    corpus the gold set was written for, beside the eval folder (not the working directory's)."""
+    if "corpus_dir" in settings.model_fields_set:
+        return settings.corpus_dir
+    return args.eval_dir.resolve().parent / "corpus"

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from bot.cli import command
+from bot.cli.command import command
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
 

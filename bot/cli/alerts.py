@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from bot.cli import command
+from bot.cli.command import command
 from bot.core.config import Settings
 from bot.core.errors import InputError
 from ingest.alerts import Subscriptions

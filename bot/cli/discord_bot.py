@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from bot.cli import command
+from bot.cli.command import command
 from bot.core.config import Settings
 from bot.core.errors import ConfigError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import command
+from bot.cli.command import command
 from bot.core.config import Settings
 from bot.core.usage import UsageLog, VoteRecord
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import command
+from bot.cli.command import command
 from bot.core.config import Settings
 
 

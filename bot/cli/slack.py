@@ -9,7 +9,8 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
-from bot.cli import command, ensure_corpus
+from bot.cli.command import command
+from bot.cli.index import ensure_corpus
 from bot.core.config import Settings
 from bot.core.errors import ConfigError, IndexUnavailableError
 
