@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bot.server.services import CORE_THREADS
 
+from bot.chat.services import CORE_THREADS
 from bot.core.types import NOT_FOUND
 from tests.conftest import CORPUS, make_settings
 from tests.server_support import (

@@ -23,6 +23,8 @@ import pytest
 from tests.conftest import CORPUS
 from tests.server_support import SLACK_SECRET, slack_headers
 
+pytestmark = pytest.mark.slow  # real `vendorban serve --workers 2` processes
+
 WORKERS = 2
 
 
