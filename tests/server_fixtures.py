@@ -1,13 +1,16 @@
-"""The `serve` and `receiver` fixtures of the server tests (loaded with `pytest_plugins`)."""
+"""The `serve`, `receiver` and `discord_api` fixtures of the server tests (loaded with
+`pytest_plugins`)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from pydantic import SecretStr
 
+from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import (
     MATTERMOST_TOKEN,
     SLACK_BOT_TOKEN,
@@ -48,3 +51,13 @@ def serve(corpus_index, receiver) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for live in started:
         live.stop()
+
+
+@pytest.fixture
+def discord_api() -> Iterator[FakeDiscordAPI]:
+    """A fake Discord REST API on 127.0.0.1 (follow-up webhooks, channel messages)."""
+    server = FakeDiscordAPI()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()

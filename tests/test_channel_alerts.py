@@ -5,7 +5,6 @@ stand-ins of Slack's Web API and Discord's REST API on 127.0.0.1)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import httpx
@@ -17,7 +16,6 @@ from ingest import alerts
 from ingest.alerts import Subscriptions
 from ingest.pipeline import ingest
 from tests.conftest import make_settings
-from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import SLACK_BOT_TOKEN
 from tests.test_alerts import write_doc
 from tests.test_server_slack import command_body, post_command
@@ -29,15 +27,6 @@ DISCORD_TOKEN = "discord-bot-token-for-tests"
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(alerts, "BACKOFF", 0.05)
-
-
-@pytest.fixture
-def discord_api():
-    server = FakeDiscordAPI()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_signed_slack_subscribe_makes_an_ingest_post_to_that_channel(serve, receiver, tmp_path):

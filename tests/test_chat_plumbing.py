@@ -8,21 +8,9 @@ import threading
 import time
 
 import httpx
-import pytest
 from nacl.signing import SigningKey
 
-from tests.discord_helpers import FakeDiscordAPI
-
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
-
-
-@pytest.fixture
-def discord_api():
-    server = FakeDiscordAPI()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def signed_post(url: str, key: SigningKey, interaction: dict) -> httpx.Response:

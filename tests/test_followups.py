@@ -5,7 +5,6 @@ with a test key, and the gateway through discord.py)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from urllib.parse import urlencode
@@ -14,21 +13,11 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import MATTERMOST_TOKEN
 
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
 OPENING = "What is the rip and replace programme in the US?"
 FOLLOW_UP = "How much will it cost?"
-
-
-@pytest.fixture
-def discord_api():
-    server = FakeDiscordAPI()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def mattermost(live, receiver, text: str, root_id: str = "") -> None:

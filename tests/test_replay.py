@@ -4,7 +4,6 @@ time (not by count, and either side of the clock), Discord interactions by id; o
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import httpx
@@ -12,7 +11,6 @@ import pytest
 from nacl.signing import SigningKey
 
 from bot.chat.limits import SeenSet, SeenSetFull
-from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import Clock, slack_headers
 
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
@@ -49,15 +47,6 @@ def test_a_slack_signature_from_a_fast_clock_is_refused_for_its_whole_window(ser
     assert challenge(live, body, headers).status_code == 200
     clock.offset = 400  # 400 s later the timestamp is 110 s old: still acceptable, so remembered
     assert challenge(live, body, headers).status_code == 401
-
-
-@pytest.fixture
-def discord_api():
-    server = FakeDiscordAPI()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_replayed_discord_interaction_is_refused_and_answered_once(serve, discord_api):

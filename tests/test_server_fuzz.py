@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from urllib.parse import urlencode
 
@@ -16,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from tests.discord_helpers import FakeDiscordAPI
 from tests.server_support import SLACK_SECRET
 
 pytest_plugins = ["tests.server_fixtures"]  # the serve and receiver fixtures
@@ -97,15 +95,6 @@ def test_slack_endpoints_never_answer_5xx(live, receiver, client, form, events, 
         headers = spoiled(slack_signed(body), spoil, junk)
         response = client.post(f"{live.url}{path}", content=body, headers=headers)
         assert response.status_code < 500, (path, body, headers)
-
-
-@pytest.fixture
-def discord_api():
-    server = FakeDiscordAPI()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
